@@ -1,3 +1,16 @@
 //! SCIM 2.0 core: the RFC 7643 resource model and the RFC 7644 protocol engine.
 //!
-//! This crate is being built up issue by issue; see the workspace README.
+//! * [`schema`]: attribute definitions, schemas, resource types and the registry
+//!   (RFC 7643 §2, §6, §7).
+//! * [`resource`]: resources, validation and canonicalization (RFC 7643 §2–§4).
+//! * [`tolerance`]: named switches for real identity providers' deviations.
+//! * [`error`]: [`ScimError`], mapped to RFC 7644 §3.12 status and `scimType`.
+
+pub mod error;
+pub mod resource;
+pub mod schema;
+pub mod tolerance;
+
+pub use error::{ScimError, ScimResult, ScimType};
+pub use scim_filter;
+pub use tolerance::Tolerances;
