@@ -25,7 +25,11 @@ pub struct AttrPath {
 impl AttrPath {
     /// A path to a top-level attribute with no URI and no sub-attribute.
     pub fn new(name: impl Into<String>) -> Self {
-        Self { uri: None, name: name.into(), sub_attr: None }
+        Self {
+            uri: None,
+            name: name.into(),
+            sub_attr: None,
+        }
     }
 
     /// Adds a schema URI prefix (RFC 7644 §3.10 "fully qualified" form).

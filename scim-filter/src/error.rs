@@ -37,7 +37,11 @@ pub struct FilterError {
 impl FilterError {
     /// Builds an error.
     pub fn new(kind: FilterErrorKind, offset: usize, message: impl Into<String>) -> Self {
-        Self { kind, offset, message: message.into() }
+        Self {
+            kind,
+            offset,
+            message: message.into(),
+        }
     }
 
     /// The RFC 7644 §3.12 `scimType` for this error.
