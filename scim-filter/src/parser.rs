@@ -241,7 +241,7 @@ impl Builder {
                     filter: Box::new(filter),
                 })
             }
-            Rule::attrExp => self.attr_exp(pair),
+            Rule::attrExp | Rule::attrTerm => self.attr_term(pair, depth),
             _ => Err(self.shape_error(offset)),
         }
     }
@@ -270,20 +270,12 @@ impl Builder {
             match child.as_rule() {
                 Rule::attrPath => {
                     let (attr, sub_offset) = self.attr_path(child)?;
-                    if let (Some(sub), Some(sub_offset)) = (&attr.sub_attr, sub_offset) {
-                        return Err(self.error(
-                            sub_offset,
-                            format!(
-                                "a value filter `[…]` must follow a multi-valued attribute, \
-                                 not the sub-attribute `{}.{sub}`; write `{}[…].{sub}` or \
-                                 use `{sub}` inside the brackets",
-                                attr.name, attr.name
-                            ),
-                        ));
+                    if let Some(sub_offset) = sub_offset {
+                        return Err(self.sub_attr_before_filter(&attr, sub_offset));
                     }
                     path = Some(attr);
                 }
-                Rule::valFilter => filter = Some(self.filter(child, depth + 1)?),
+                Rule::valuePathFilter => filter = Some(self.value_path_filter(child, depth)?),
                 _ => {}
             }
         }
@@ -293,27 +285,75 @@ impl Builder {
         }
     }
 
-    /// `attrExp = (attrPath SP "pr") / (attrPath SP compareOp SP compValue)`.
-    fn attr_exp(&mut self, pair: Pair<'_, Rule>) -> Result<Filter, FilterError> {
+    /// The `valFilter` inside a `valuePathFilter` (`"[" valFilter "]"`).
+    fn value_path_filter(
+        &mut self,
+        pair: Pair<'_, Rule>,
+        depth: usize,
+    ) -> Result<Filter, FilterError> {
+        let offset = pair.as_span().start();
+        for child in pair.into_inner() {
+            if child.as_rule() == Rule::valFilter {
+                return self.filter(child, depth + 1);
+            }
+        }
+        Err(self.shape_error(offset))
+    }
+
+    /// `attrTerm` (`valuePath` / `attrExp` sharing their `attrPath`) and `attrExp =
+    /// (attrPath SP "pr") / (attrPath SP compareOp SP compValue)`.
+    fn attr_term(&mut self, pair: Pair<'_, Rule>, depth: usize) -> Result<Filter, FilterError> {
         let offset = pair.as_span().start();
         let mut path = None;
+        let mut sub_offset = None;
         let mut op = None;
         let mut value = None;
         let mut present = false;
+        let mut value_filter = None;
         for child in pair.into_inner() {
             match child.as_rule() {
-                Rule::attrPath => path = Some(self.attr_path(child)?.0),
+                Rule::attrPath => {
+                    let (attr, sub_at) = self.attr_path(child)?;
+                    path = Some(attr);
+                    sub_offset = sub_at;
+                }
                 Rule::present => present = true,
                 Rule::compareOp => op = Some(self.compare_op(&child)?),
                 Rule::compValue => value = Some(self.comp_value(child)?),
+                Rule::valuePathFilter => {
+                    if let (Some(attr), Some(sub_offset)) = (&path, sub_offset) {
+                        return Err(self.sub_attr_before_filter(attr, sub_offset));
+                    }
+                    value_filter = Some(self.value_path_filter(child, depth)?);
+                }
                 _ => {}
             }
         }
-        match (path, present, op, value) {
-            (Some(path), true, None, None) => Ok(Filter::Present(path)),
-            (Some(path), false, Some(op), Some(value)) => Ok(Filter::Compare { path, op, value }),
+        match (path, present, op, value, value_filter) {
+            (Some(path), true, None, None, None) => Ok(Filter::Present(path)),
+            (Some(path), false, Some(op), Some(value), None) => {
+                Ok(Filter::Compare { path, op, value })
+            }
+            (Some(path), false, None, None, Some(filter)) => Ok(Filter::ValuePath {
+                path,
+                filter: Box::new(filter),
+            }),
             _ => Err(self.shape_error(offset)),
         }
+    }
+
+    /// `emails.type[…]`: a value filter after a sub-attribute.
+    fn sub_attr_before_filter(&self, attr: &AttrPath, sub_offset: usize) -> FilterError {
+        let sub = attr.sub_attr.as_deref().unwrap_or_default();
+        self.error(
+            sub_offset,
+            format!(
+                "a value filter `[…]` must follow a multi-valued attribute, \
+                 not the sub-attribute `{}.{sub}`; write `{}[…].{sub}` or \
+                 use `{sub}` inside the brackets",
+                attr.name, attr.name
+            ),
+        )
     }
 
     /// `attrPath = [URI ":"] ATTRNAME *1subAttr`; also returns the offset of the `subAttr`.
@@ -352,16 +392,21 @@ impl Builder {
     }
 
     fn compare_op(&self, pair: &Pair<'_, Rule>) -> Result<CompareOp, FilterError> {
-        let op = match pair.as_str().to_ascii_lowercase().as_str() {
-            "eq" => CompareOp::Eq,
-            "ne" => CompareOp::Ne,
-            "co" => CompareOp::Co,
-            "sw" => CompareOp::Sw,
-            "ew" => CompareOp::Ew,
-            "gt" => CompareOp::Gt,
-            "lt" => CompareOp::Lt,
-            "ge" => CompareOp::Ge,
-            "le" => CompareOp::Le,
+        let text = pair.as_str().as_bytes();
+        let lowered = [
+            text.first().map_or(0, u8::to_ascii_lowercase),
+            text.get(1).map_or(0, u8::to_ascii_lowercase),
+        ];
+        let op = match (&lowered, text.len()) {
+            (b"eq", 2) => CompareOp::Eq,
+            (b"ne", 2) => CompareOp::Ne,
+            (b"co", 2) => CompareOp::Co,
+            (b"sw", 2) => CompareOp::Sw,
+            (b"ew", 2) => CompareOp::Ew,
+            (b"gt", 2) => CompareOp::Gt,
+            (b"lt", 2) => CompareOp::Lt,
+            (b"ge", 2) => CompareOp::Ge,
+            (b"le", 2) => CompareOp::Le,
             _ => return Err(self.shape_error(pair.as_span().start())),
         };
         Ok(op)

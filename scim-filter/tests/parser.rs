@@ -433,3 +433,18 @@ fn deepest_nesting_allowed_is_fine_to_print_and_drop() {
     let text = format!("{}a pr{}", "not (".repeat(129), ")".repeat(129));
     assert!(parse_filter_with(&text, &unlimited).is_err());
 }
+
+#[test]
+fn schema_uri_prefix_must_be_a_urn() {
+    // RFC 7643 §3 and §10: SCIM schema URIs are URNs; other schemes are not a URI prefix.
+    let path = scim_filter::parse_path("urn:example:schemas:Custom:attr").unwrap();
+    assert_eq!(
+        path,
+        scim_filter::PatchPath::Attr(
+            scim_filter::AttrPath::new("attr").with_uri("urn:example:schemas:Custom")
+        )
+    );
+    let err = scim_filter::parse_filter("http:example:attr pr").unwrap_err();
+    assert_eq!(err.kind, scim_filter::FilterErrorKind::InvalidFilter);
+    assert_eq!(err.offset, 4);
+}

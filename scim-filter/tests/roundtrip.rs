@@ -22,7 +22,7 @@ fn uri() -> impl Strategy<Value = String> {
         Just("urn:ietf:params:scim:schemas:core:2.0:User".to_owned()),
         Just("urn:ietf:params:scim:schemas:core:2.0:Group".to_owned()),
         Just("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".to_owned()),
-        "[a-z][a-z0-9+.-]{0,5}(:[a-zA-Z0-9._~%-]{1,8}){1,5}",
+        "(urn|URN|Urn)(:[a-zA-Z0-9._~%-]{1,8}){1,5}",
     ]
 }
 
