@@ -7,6 +7,7 @@
 
 mod attribute;
 mod builtin;
+mod json;
 mod registry;
 
 pub use attribute::{AttributeDef, AttributeType, Mutability, Returned, Uniqueness};
@@ -14,6 +15,7 @@ pub use builtin::{
     common_attributes, enterprise_user_schema, group_schema, resource_type_schema, schema_schema,
     service_provider_config_schema, user_schema,
 };
+pub use json::attribute_type_name;
 pub use registry::{
     AttrLocation, RegistryBuilder, RegistryError, ResourceTypeView, SchemaRegistry,
 };

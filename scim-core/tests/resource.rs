@@ -1,0 +1,690 @@
+//! `Resource::from_client`, validation, typed views and `meta` (RFC 7643 §2–§4, §8;
+//! RFC 7644 §3.3, §3.5.1, §3.14).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{TimeZone, Utc};
+use scim_core::meta;
+use scim_core::projection::Projection;
+use scim_core::resource::Resource;
+use scim_core::schema::{
+    AttributeDef, ENTERPRISE_USER_SCHEMA, ResourceTypeView, Schema, SchemaRegistry, USER_SCHEMA,
+};
+use scim_core::{ScimError, ScimType, Tolerances};
+use serde_json::{Value, json};
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn registry() -> SchemaRegistry {
+    SchemaRegistry::default()
+}
+
+fn users(registry: &SchemaRegistry) -> &ResourceTypeView {
+    registry.resource_type("User").unwrap()
+}
+
+fn user(body: Value) -> Result<Resource, ScimError> {
+    Resource::from_client(users(&registry()), body, &Tolerances::default())
+}
+
+fn strict_user(body: Value) -> Result<Resource, ScimError> {
+    Resource::from_client(users(&registry()), body, &Tolerances::strict())
+}
+
+fn scim_type(err: &ScimError) -> Option<ScimType> {
+    err.scim_type()
+}
+
+/// Simulates the server side of a create: client body → resource → id + meta.
+fn create(view: &ResourceTypeView, body: Value, id: &str) -> Resource {
+    let mut r = Resource::from_client(view, body, &Tolerances::strict()).unwrap();
+    r.set_id(id);
+    let now = Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap();
+    meta::stamp_created(&mut r, view, "https://example.com/v2", now).unwrap();
+    r
+}
+
+/// Round trip of an RFC 7643 §8 example: POST body in, default representation out.
+fn round_trip(file: &str, resource_type: &str) {
+    let registry = registry();
+    let view = registry.resource_type(resource_type).unwrap();
+    let example = fixture(file);
+    let id = example["id"].as_str().unwrap().to_owned();
+    let resource = create(view, example.clone(), &id);
+    let out = Value::Object(Projection::default_for(view).apply_resource(&resource));
+
+    let mut expected = example.as_object().unwrap().clone();
+    // Never returned (RFC 7643 §4.1.1 password: writeOnly, returned never) …
+    expected.remove("password");
+    // … read-only values from the client are ignored (RFC 7643 §2.2) …
+    expected.remove("groups");
+    if let Some(ext) = expected.get_mut(ENTERPRISE_USER_SCHEMA) {
+        ext["manager"]
+            .as_object_mut()
+            .unwrap()
+            .remove("displayName");
+    }
+    // … and `meta` is the server's own.
+    expected.remove("meta");
+    let mut out_obj = out.as_object().unwrap().clone();
+    let meta = out_obj.remove("meta").unwrap();
+    assert_eq!(Value::Object(out_obj), Value::Object(expected), "{file}");
+    assert_eq!(meta["resourceType"], resource_type);
+    assert_eq!(
+        meta["location"],
+        format!("https://example.com/v2/{resource_type}s/{id}")
+    );
+    assert!(meta["version"].as_str().unwrap().starts_with("W/\""));
+    // The password is stored (write-only), never returned.
+    if example.get("password").is_some() {
+        assert_eq!(resource.get("password"), example.get("password"));
+        assert!(out.get("password").is_none());
+    }
+}
+
+#[test]
+fn rfc_8_1_minimal_user_round_trips() {
+    round_trip("rfc7643-8.1-minimal-user.json", "User");
+}
+
+#[test]
+fn rfc_8_2_full_user_round_trips() {
+    round_trip("rfc7643-8.2-full-user.json", "User");
+}
+
+#[test]
+fn rfc_8_3_enterprise_user_round_trips() {
+    round_trip("rfc7643-8.3-enterprise-user.json", "User");
+}
+
+#[test]
+fn rfc_8_4_group_round_trips() {
+    round_trip("rfc7643-8.4-group.json", "Group");
+}
+
+#[test]
+fn body_must_be_an_object() {
+    let err = user(json!(["userName"])).unwrap_err();
+    assert_eq!(scim_type(&err), Some(ScimType::InvalidSyntax));
+}
+
+#[test]
+fn required_attribute_missing() {
+    let err = user(json!({"schemas": [USER_SCHEMA], "displayName": "x"})).unwrap_err();
+    assert_eq!(scim_type(&err), Some(ScimType::InvalidValue));
+    assert_eq!(err.detail(), "missing required attribute `userName`");
+    let err = user(json!({"userName": ""})).unwrap_err();
+    assert_eq!(err.detail(), "missing required attribute `userName`");
+    let registry = registry();
+    let groups = registry.resource_type("Group").unwrap();
+    let err =
+        Resource::from_client(groups, json!({"members": []}), &Tolerances::default()).unwrap_err();
+    assert_eq!(err.detail(), "missing required attribute `displayName`");
+}
+
+#[test]
+fn string_booleans_only_with_the_tolerance() {
+    let r = user(json!({"userName": "a", "active": "False"})).unwrap();
+    assert_eq!(r.get("active"), Some(&Value::Bool(false)));
+    assert!(r.get("active").unwrap().is_boolean());
+    assert!(!r.as_user().active());
+    let err = strict_user(json!({"userName": "a", "active": "False"})).unwrap_err();
+    assert_eq!(scim_type(&err), Some(ScimType::InvalidValue));
+    assert_eq!(
+        err.detail(),
+        "`active` must be a boolean (true or false), got the string \"False\""
+    );
+    let err = user(json!({"userName": "a", "active": "yes"})).unwrap_err();
+    assert!(err.detail().contains("`active` must be a boolean"));
+}
+
+#[test]
+fn wrong_types_are_invalid_value() {
+    for body in [
+        json!({"userName": 42}),
+        json!({"userName": "a", "displayName": true}),
+        json!({"userName": "a", "name": "Barbara"}),
+        json!({"userName": "a", "emails": [{"value": "a@x", "primary": 1}]}),
+        json!({"userName": "a", "emails": [["a@x"]]}),
+        json!({"userName": "a", "x509Certificates": [{"value": 12}]}),
+    ] {
+        let err = user(body.clone()).unwrap_err();
+        assert_eq!(
+            scim_type(&err),
+            Some(ScimType::InvalidValue),
+            "{body}: {err}"
+        );
+    }
+}
+
+fn typed_registry() -> SchemaRegistry {
+    const EXT: &str = "urn:example:params:scim:schemas:extension:typed:2.0:User";
+    SchemaRegistry::builder()
+        .schema(Schema::new(
+            EXT,
+            "Typed",
+            vec![
+                AttributeDef::integer("level"),
+                AttributeDef::decimal("score"),
+                AttributeDef::date_time("hired"),
+            ],
+        ))
+        .extend("User", EXT, false)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn integer_decimal_and_date_time() {
+    const EXT: &str = "urn:example:params:scim:schemas:extension:typed:2.0:User";
+    let registry = typed_registry();
+    let view = users(&registry);
+    let make = |ext: Value| {
+        Resource::from_client(
+            view,
+            json!({"userName": "a", EXT: ext}),
+            &Tolerances::default(),
+        )
+    };
+    let ok = make(json!({"level": 3, "score": 2.5, "hired": "2008-01-23T04:56:22Z"})).unwrap();
+    assert_eq!(
+        ok.get(EXT).unwrap(),
+        &json!({"level": 3, "score": 2.5, "hired": "2008-01-23T04:56:22Z"})
+    );
+    assert!(make(json!({"score": 2})).is_ok());
+    for bad in [
+        json!({"level": 1.5}),
+        json!({"level": "1"}),
+        json!({"score": "2.5"}),
+        json!({"hired": "2008-01-23"}),
+        json!({"hired": "last tuesday"}),
+        json!({"hired": 1_200_000_000}),
+    ] {
+        let err = make(bad.clone()).unwrap_err();
+        assert_eq!(scim_type(&err), Some(ScimType::InvalidValue), "{bad}");
+    }
+    // URN-qualified extension attribute at the top level goes inside the extension.
+    let r = Resource::from_client(
+        view,
+        json!({"userName": "a", format!("{EXT}:level"): 7}),
+        &Tolerances::default(),
+    )
+    .unwrap();
+    assert_eq!(r.get(EXT).unwrap(), &json!({"level": 7}));
+    assert!(r.get(&format!("{EXT}:level")).is_none());
+}
+
+#[test]
+fn read_only_attributes_are_ignored() {
+    let r = user(json!({
+        "userName": "a",
+        "id": "client-chosen",
+        "meta": {"resourceType": "Nope"},
+        "groups": [{"value": "g1"}],
+        ENTERPRISE_USER_SCHEMA: {"manager": {"value": "m1", "displayName": "Boss"}}
+    }))
+    .unwrap();
+    assert_eq!(r.id(), None);
+    assert!(r.get("meta").is_none());
+    assert!(r.get("groups").is_none());
+    assert_eq!(
+        r.get(ENTERPRISE_USER_SCHEMA).unwrap(),
+        &json!({"manager": {"value": "m1"}})
+    );
+}
+
+#[test]
+fn unknown_schema_urn_is_invalid_value() {
+    let err = user(json!({
+        "schemas": [USER_SCHEMA, "urn:example:nope"],
+        "userName": "a"
+    }))
+    .unwrap_err();
+    assert_eq!(scim_type(&err), Some(ScimType::InvalidValue));
+    assert!(err.detail().contains("urn:example:nope"));
+}
+
+#[test]
+fn unknown_attributes_are_invalid_syntax() {
+    let err = user(json!({"userName": "a", "favouriteColour": "green"})).unwrap_err();
+    assert_eq!(scim_type(&err), Some(ScimType::InvalidSyntax));
+    assert_eq!(err.detail(), "unknown attribute `favouriteColour`");
+    let err = user(json!({"userName": "a", "name": {"nick": "B"}})).unwrap_err();
+    assert_eq!(scim_type(&err), Some(ScimType::InvalidSyntax));
+    assert!(err.detail().contains("`name` has no sub-attribute `nick`"));
+    let err = user(json!({"userName": "a", "urn:example:other:2.0:User:x": 1})).unwrap_err();
+    assert_eq!(scim_type(&err), Some(ScimType::InvalidSyntax));
+}
+
+#[test]
+fn keys_are_case_insensitive_and_stored_in_schema_case() {
+    let r = user(json!({
+        "SCHEMAS": [USER_SCHEMA.to_uppercase()],
+        "USERNAME": "a",
+        "Name": {"GIVENNAME": "Barbara"},
+        "emails": [{"VALUE": "a@x", "Type": "work", "PRIMARY": "true"}],
+        ENTERPRISE_USER_SCHEMA.to_lowercase(): {"EMPLOYEENUMBER": "7"}
+    }))
+    .unwrap();
+    assert_eq!(
+        r.to_json(),
+        json!({
+            "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+            "userName": "a",
+            "name": {"givenName": "Barbara"},
+            "emails": [{"value": "a@x", "type": "work", "primary": true}],
+            ENTERPRISE_USER_SCHEMA: {"employeeNumber": "7"}
+        })
+    );
+}
+
+#[test]
+fn urn_qualified_core_key_is_a_top_level_attribute() {
+    let r = user(json!({
+        "urn:ietf:params:scim:schemas:core:2.0:User:userName": "bjensen",
+        "urn:ietf:params:scim:schemas:core:2.0:User:name.familyName": "Jensen",
+        "name": {"givenName": "Barbara"},
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Tour"
+    }))
+    .unwrap();
+    assert_eq!(r.as_user().user_name(), Some("bjensen"));
+    assert_eq!(
+        r.get("name").unwrap(),
+        &json!({"givenName": "Barbara", "familyName": "Jensen"})
+    );
+    assert_eq!(
+        r.get(ENTERPRISE_USER_SCHEMA).unwrap(),
+        &json!({"department": "Tour"})
+    );
+    // Never written as a nested key path.
+    assert!(
+        r.attributes()
+            .keys()
+            .all(|k| k == "schemas" || k == ENTERPRISE_USER_SCHEMA || !k.contains(':'))
+    );
+    assert_eq!(r.schemas(), [USER_SCHEMA, ENTERPRISE_USER_SCHEMA]);
+}
+
+#[test]
+fn schemas_is_recomputed() {
+    // Missing `schemas` is tolerated; a listed but empty extension is not kept.
+    let r = user(json!({"userName": "a"})).unwrap();
+    assert_eq!(r.schemas(), [USER_SCHEMA]);
+    let r = user(json!({
+        "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+        "userName": "a",
+        ENTERPRISE_USER_SCHEMA: {"manager": null}
+    }))
+    .unwrap();
+    assert_eq!(r.schemas(), [USER_SCHEMA]);
+    assert!(r.get(ENTERPRISE_USER_SCHEMA).is_none());
+}
+
+#[test]
+fn null_and_empty_values_are_unassigned() {
+    let r = user(json!({
+        "userName": "a",
+        "displayName": null,
+        "emails": [],
+        "name": {"givenName": null},
+        "phoneNumbers": [null]
+    }))
+    .unwrap();
+    assert_eq!(
+        r.to_json(),
+        json!({"schemas": [USER_SCHEMA], "userName": "a"})
+    );
+}
+
+#[test]
+fn primary_rules() {
+    let r = user(json!({
+        "userName": "a",
+        "emails": [
+            {"value": "a@x", "primary": true},
+            {"value": "b@x", "primary": true},
+            {"value": "c@x"}
+        ]
+    }))
+    .unwrap();
+    assert_eq!(
+        r.get("emails").unwrap(),
+        &json!([
+            {"value": "a@x", "primary": false},
+            {"value": "b@x", "primary": true},
+            {"value": "c@x"}
+        ])
+    );
+    assert_eq!(r.as_user().primary_email(), Some("b@x"));
+}
+
+#[test]
+fn duplicates_collapse_exactly() {
+    let r = user(json!({
+        "userName": "a",
+        "emails": [
+            {"value": "a@x", "type": "work"},
+            {"VALUE": "a@x", "TYPE": "work"},
+            {"value": "a@x", "type": "home"},
+            {"value": "A@x", "type": "work"}
+        ]
+    }))
+    .unwrap();
+    assert_eq!(
+        r.get("emails").unwrap(),
+        &json!([
+            {"value": "a@x", "type": "work"},
+            {"value": "a@x", "type": "home"},
+            {"value": "A@x", "type": "work"}
+        ])
+    );
+}
+
+#[test]
+fn single_value_for_multi_valued_attribute() {
+    let r = user(json!({"userName": "a", "emails": {"value": "a@x"}})).unwrap();
+    assert_eq!(r.get("emails").unwrap(), &json!([{"value": "a@x"}]));
+}
+
+#[test]
+fn manager_string_tolerance() {
+    let body = json!({"userName": "a", ENTERPRISE_USER_SCHEMA: {"manager": "26118915"}});
+    let r = user(body.clone()).unwrap();
+    assert_eq!(
+        r.get(ENTERPRISE_USER_SCHEMA).unwrap(),
+        &json!({"manager": {"value": "26118915"}})
+    );
+    let err = strict_user(body).unwrap_err();
+    assert_eq!(scim_type(&err), Some(ScimType::InvalidValue));
+}
+
+#[test]
+fn host_registered_extension() {
+    // The token-metadata example of the `RegistryBuilder` docs.
+    const TOKENS: &str = "urn:example:params:scim:schemas:extension:tokens:2.0:User";
+    let tokens = Schema::new(
+        TOKENS,
+        "TokenMetadata",
+        vec![
+            AttributeDef::complex(
+                "apiKeys",
+                vec![
+                    AttributeDef::reference("value", ["external"]).required(),
+                    AttributeDef::string("label"),
+                    AttributeDef::date_time("expires"),
+                ],
+            )
+            .multi_valued(),
+        ],
+    );
+    let registry = SchemaRegistry::builder()
+        .schema(tokens)
+        .extend("User", TOKENS, false)
+        .build()
+        .unwrap();
+    let view = users(&registry);
+    let r = Resource::from_client(
+        view,
+        json!({
+            "schemas": [USER_SCHEMA, TOKENS],
+            "userName": "a",
+            TOKENS: {"APIKEYS": [{"value": "https://keys.example.com/1", "Label": "ci",
+                                  "expires": "2030-01-01T00:00:00Z"}]}
+        }),
+        &Tolerances::default(),
+    )
+    .unwrap();
+    assert_eq!(r.schemas(), [USER_SCHEMA, TOKENS]);
+    assert_eq!(
+        r.get(TOKENS).unwrap(),
+        &json!({"apiKeys": [{"value": "https://keys.example.com/1", "label": "ci",
+                             "expires": "2030-01-01T00:00:00Z"}]})
+    );
+    let err = Resource::from_client(
+        view,
+        json!({"userName": "a", TOKENS: {"apiKeys": [{"expires": "soon"}]}}),
+        &Tolerances::default(),
+    )
+    .unwrap_err();
+    assert!(err.detail().contains("apiKeys.expires"), "{err}");
+    let err = Resource::from_client(
+        view,
+        json!({"userName": "a", TOKENS: ["x"]}),
+        &Tolerances::default(),
+    )
+    .unwrap_err();
+    assert_eq!(scim_type(&err), Some(ScimType::InvalidSyntax));
+}
+
+#[test]
+fn required_extension_and_its_required_attributes() {
+    const EXT: &str = "urn:example:params:scim:schemas:extension:badge:2.0:User";
+    let registry = SchemaRegistry::builder()
+        .schema(Schema::new(
+            EXT,
+            "Badge",
+            vec![AttributeDef::string("badge").required()],
+        ))
+        .extend("User", EXT, true)
+        .build()
+        .unwrap();
+    let view = users(&registry);
+    let err =
+        Resource::from_client(view, json!({"userName": "a"}), &Tolerances::default()).unwrap_err();
+    assert_eq!(
+        err.detail(),
+        format!("missing required schema extension `{EXT}`")
+    );
+    let err = Resource::from_client(
+        view,
+        json!({"userName": "a", EXT: {"badge": ""}}),
+        &Tolerances::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.detail(),
+        format!("missing required attribute `{EXT}:badge`")
+    );
+}
+
+#[test]
+fn immutable_attributes_on_replace() {
+    const EXT: &str = "urn:example:params:scim:schemas:extension:hr:2.0:User";
+    let registry = SchemaRegistry::builder()
+        .schema(Schema::new(
+            EXT,
+            "Hr",
+            vec![
+                AttributeDef::string("personnelId")
+                    .mutability(scim_core::schema::Mutability::Immutable),
+                AttributeDef::complex(
+                    "badge",
+                    vec![
+                        AttributeDef::string("serial")
+                            .case_exact()
+                            .mutability(scim_core::schema::Mutability::Immutable),
+                        AttributeDef::string("color"),
+                    ],
+                ),
+            ],
+        ))
+        .extend("User", EXT, false)
+        .build()
+        .unwrap();
+    let view = users(&registry);
+    let make = |ext: Value| {
+        Resource::from_client(
+            view,
+            json!({"userName": "a", EXT: ext}),
+            &Tolerances::strict(),
+        )
+        .unwrap()
+    };
+    let mut existing = make(json!({"personnelId": "P1", "badge": {"serial": "S1"}}));
+    existing.set_id("1");
+    // Same values (personnelId is not caseExact), other attributes changed: fine.
+    let same = make(json!({"personnelId": "p1", "badge": {"serial": "S1", "color": "red"}}));
+    same.check_replace(&existing, view).unwrap();
+    // Omitted: not a change, and carried over.
+    let omitted = make(json!({"badge": {"color": "red"}}));
+    omitted.check_replace(&existing, view).unwrap();
+    let kept = omitted.keep_server_owned(&existing, view);
+    assert_eq!(kept.id(), Some("1"));
+    assert_eq!(kept.get(EXT).unwrap()["personnelId"], "P1");
+    // Changed: mutability error.
+    let err = make(json!({"personnelId": "P2"}))
+        .check_replace(&existing, view)
+        .unwrap_err();
+    assert_eq!(scim_type(&err), Some(ScimType::Mutability));
+    assert!(err.detail().contains("personnelId"));
+    let err = make(json!({"badge": {"serial": "s1"}}))
+        .check_replace(&existing, view)
+        .unwrap_err();
+    assert_eq!(scim_type(&err), Some(ScimType::Mutability));
+    assert!(err.detail().contains("badge.serial"));
+}
+
+#[test]
+fn group_members_may_be_added_and_removed() {
+    let registry = registry();
+    let groups = registry.resource_type("Group").unwrap();
+    let existing = create(
+        groups,
+        json!({"displayName": "G", "members": [{"value": "u1"}, {"value": "u2"}]}),
+        "g",
+    );
+    let replacement = Resource::from_client(
+        groups,
+        json!({"displayName": "G", "members": [{"value": "u2", "type": "User"}, {"value": "u3"}]}),
+        &Tolerances::strict(),
+    )
+    .unwrap();
+    replacement.check_replace(&existing, groups).unwrap();
+    let kept = replacement.keep_server_owned(&existing, groups);
+    assert_eq!(kept.id(), Some("g"));
+    assert_eq!(kept.get("meta"), existing.get("meta"));
+    let members = kept.as_group().members();
+    assert_eq!(members.len(), 2);
+    assert_eq!(members[0].value, Some("u2"));
+    assert_eq!(members[0].type_, Some("User"));
+}
+
+#[test]
+fn typed_views() {
+    let registry = registry();
+    let view = users(&registry);
+    let r = create(view, fixture("rfc7643-8.2-full-user.json"), "2819c223");
+    let u = r.as_user();
+    assert_eq!(u.id(), Some("2819c223"));
+    assert_eq!(u.external_id(), Some("701984"));
+    assert_eq!(u.user_name(), Some("bjensen@example.com"));
+    assert_eq!(u.display_name(), Some("Babs Jensen"));
+    assert!(u.active());
+    assert_eq!(u.name().unwrap().given_name, Some("Barbara"));
+    assert_eq!(u.emails().len(), 2);
+    assert!(u.emails()[0].primary);
+    assert_eq!(u.emails()[1].type_, Some("home"));
+    assert_eq!(u.primary_email(), Some("bjensen@example.com"));
+    assert!(
+        u.groups().is_empty(),
+        "groups are read-only and were ignored"
+    );
+    let minimal = user(json!({"userName": "x"})).unwrap();
+    assert!(minimal.as_user().active(), "active defaults to true");
+    assert!(minimal.as_user().name().is_none());
+
+    let groups = registry.resource_type("Group").unwrap();
+    let g = create(groups, fixture("rfc7643-8.4-group.json"), "e9e30dba");
+    let gv = g.as_group();
+    assert_eq!(gv.display_name(), Some("Tour Guides"));
+    assert_eq!(gv.members().len(), 2);
+    assert_eq!(gv.members()[1].display, Some("Mandy Pepperidge"));
+    assert!(
+        gv.members()[0]
+            .reference
+            .unwrap()
+            .ends_with("/Users/2819c223-7f76-453a-919d-413861904646")
+    );
+}
+
+#[test]
+fn stored_round_trip() {
+    let r = user(json!({"userName": "a"})).unwrap();
+    let back = Resource::from_stored(r.clone().into_json()).unwrap();
+    assert_eq!(back, r);
+    assert!(Resource::from_stored(json!("x")).is_err());
+}
+
+mod meta_and_etag {
+    use super::*;
+
+    fn t(h: u32) -> chrono::DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 5, 1, h, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn created_meta() {
+        let registry = registry();
+        let view = users(&registry);
+        let mut r = user(json!({"userName": "a"})).unwrap();
+        assert!(meta::stamp_created(&mut r, view, "https://x", t(1)).is_err());
+        r.set_id("42");
+        meta::stamp_created(&mut r, view, "https://example.com/scim/", t(1)).unwrap();
+        let m = r.get("meta").unwrap();
+        assert_eq!(m["resourceType"], "User");
+        assert_eq!(m["created"], "2024-05-01T01:00:00.000Z");
+        assert_eq!(m["lastModified"], "2024-05-01T01:00:00.000Z");
+        assert_eq!(m["location"], "https://example.com/scim/Users/42");
+        let version = m["version"].as_str().unwrap();
+        assert_eq!(version, meta::etag(&r));
+        assert!(version.starts_with("W/\"") && version.ends_with('"'));
+        assert_eq!(version.len(), "W/\"".len() + 32 + "\"".len());
+        assert_eq!(meta::version(&r), Some(version));
+    }
+
+    #[test]
+    fn etag_changes_on_modification_not_on_no_op() {
+        let registry = registry();
+        let view = users(&registry);
+        let mut r = user(json!({"userName": "a", "active": true})).unwrap();
+        r.set_id("1");
+        meta::stamp_created(&mut r, view, "", t(1)).unwrap();
+        assert_eq!(r.get("meta").unwrap()["location"], "/Users/1");
+
+        // No-op: same content, re-stamped later.
+        let mut same = r.clone();
+        assert!(!meta::stamp_modified(&mut same, &r, t(2)));
+        assert_eq!(meta::version(&same), meta::version(&r));
+        assert_eq!(same.get("meta"), r.get("meta"));
+
+        // Modification.
+        let mut changed = r.clone();
+        changed
+            .attributes_mut()
+            .insert("active".into(), Value::Bool(false));
+        assert!(meta::stamp_modified(&mut changed, &r, t(3)));
+        let m = changed.get("meta").unwrap();
+        assert_ne!(meta::version(&changed), meta::version(&r));
+        assert_eq!(m["created"], "2024-05-01T01:00:00.000Z");
+        assert_eq!(m["lastModified"], "2024-05-01T03:00:00.000Z");
+        assert_eq!(m["location"], "/Users/1");
+        assert_eq!(m["resourceType"], "User");
+    }
+
+    #[test]
+    fn etag_ignores_meta_and_key_order() {
+        let a = Resource::from_stored(json!({"b": 1, "a": [1, {"y": 2, "x": 1}]})).unwrap();
+        let b = Resource::from_stored(
+            json!({"a": [1, {"x": 1, "y": 2}], "b": 1, "meta": {"version": "W/\"old\""}}),
+        )
+        .unwrap();
+        assert_eq!(meta::etag(&a), meta::etag(&b));
+        let c = Resource::from_stored(json!({"b": 1, "a": [{"y": 2, "x": 1}, 1]})).unwrap();
+        assert_ne!(meta::etag(&a), meta::etag(&c), "array order is content");
+        let d = Resource::from_stored(json!({"b": "1", "a": [1, {"y": 2, "x": 1}]})).unwrap();
+        assert_ne!(meta::etag(&a), meta::etag(&d), "types are content");
+    }
+}
