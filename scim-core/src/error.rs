@@ -32,6 +32,8 @@ pub enum ScimType {
     InvalidVers,
     /// Sensitive information was passed in a request URI.
     Sensitive,
+    /// The `cursor` is not valid (RFC 9865: unknown, malformed or expired cursor).
+    InvalidCursor,
 }
 
 impl ScimType {
@@ -48,6 +50,7 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
+            ScimType::InvalidCursor => "invalidCursor",
         }
     }
 }
@@ -89,6 +92,9 @@ pub enum ScimError {
     /// 403 `sensitive`.
     #[error("sensitive: {0}")]
     Sensitive(String),
+    /// 400 `invalidCursor` (RFC 9865): the `cursor` is unknown, malformed or expired.
+    #[error("invalid cursor: {0}")]
+    InvalidCursor(String),
     /// 400 without a `scimType`, for malformed requests no `scimType` describes.
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -113,6 +119,10 @@ pub enum ScimError {
     /// 413: the request body or bulk request is too large (RFC 7644 §3.7.4).
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),
+    /// 415: the request body has a media type other than `application/scim+json` or
+    /// `application/json` (RFC 7644 §3.1, §8.1; RFC 9110 §15.5.16).
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
     /// 500: a failure of the server or the host's store; never a client mistake.
     #[error("internal error: {0}")]
     Internal(String),
@@ -136,6 +146,7 @@ impl ScimError {
             | ScimError::NoTarget(_)
             | ScimError::InvalidValue(_)
             | ScimError::InvalidVersion(_)
+            | ScimError::InvalidCursor(_)
             | ScimError::BadRequest(_) => 400,
             ScimError::Unauthorized(_) => 401,
             ScimError::Sensitive(_) | ScimError::Forbidden(_) => 403,
@@ -144,6 +155,7 @@ impl ScimError {
             ScimError::Uniqueness(_) | ScimError::Conflict(_) => 409,
             ScimError::PreconditionFailed(_) => 412,
             ScimError::PayloadTooLarge(_) => 413,
+            ScimError::UnsupportedMediaType(_) => 415,
             ScimError::Internal(_) => 500,
             ScimError::NotImplemented(_) => 501,
             ScimError::Unavailable(_) => 503,
@@ -163,6 +175,7 @@ impl ScimError {
             ScimError::InvalidValue(_) => ScimType::InvalidValue,
             ScimError::InvalidVersion(_) => ScimType::InvalidVers,
             ScimError::Sensitive(_) => ScimType::Sensitive,
+            ScimError::InvalidCursor(_) => ScimType::InvalidCursor,
             _ => return None,
         })
     }
@@ -180,6 +193,7 @@ impl ScimError {
             | ScimError::InvalidValue(d)
             | ScimError::InvalidVersion(d)
             | ScimError::Sensitive(d)
+            | ScimError::InvalidCursor(d)
             | ScimError::BadRequest(d)
             | ScimError::Unauthorized(d)
             | ScimError::Forbidden(d)
@@ -188,6 +202,7 @@ impl ScimError {
             | ScimError::Conflict(d)
             | ScimError::PreconditionFailed(d)
             | ScimError::PayloadTooLarge(d)
+            | ScimError::UnsupportedMediaType(d)
             | ScimError::Internal(d)
             | ScimError::NotImplemented(d)
             | ScimError::Unavailable(d) => d,

@@ -478,3 +478,44 @@ fn empty_operations_is_a_no_op() {
     // Strict: RFC 7644 §3.5.2 requires "one or more" operations.
     assert_eq!(strict_error("User", &user(), body), ScimType::InvalidSyntax);
 }
+
+/// scim2-tester (and clients that send an extension as a sub-resource) include `schemas`
+/// inside the value of a PATCH whose path is the extension URN:
+/// `{"op": "add", "path": "urn:…:enterprise:2.0:User", "value": {"schemas": […], "employeeNumber": "7"}}`.
+#[test]
+fn extension_object_value_may_carry_schemas() {
+    let registry = scim_core::schema::SchemaRegistry::default();
+    let view = registry.resource_type("User").unwrap();
+    let user = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "id": "1",
+        "userName": "bjensen"
+    });
+    let request = scim_core::patch::PatchRequest::from_json(
+        &serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{
+                "op": "add",
+                "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                "value": {
+                    "schemas": ["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+                    "employeeNumber": "7"
+                }
+            }]
+        }),
+        &scim_core::Tolerances::strict(),
+    )
+    .unwrap();
+    let outcome = scim_core::patch::apply_patch(
+        view,
+        user.as_object().unwrap(),
+        &request,
+        &scim_core::Tolerances::strict(),
+    )
+    .unwrap();
+    assert!(outcome.changed);
+    assert_eq!(
+        outcome.resource["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        serde_json::json!({"employeeNumber": "7"})
+    );
+}

@@ -480,10 +480,12 @@ impl<'v> Engine<'v> {
         key: &'k str,
         scope: Option<&'v Schema>,
     ) -> ScimResult<KeyTarget<'v, 'k>> {
+        // `schemas` is server-computed, at top level and inside an extension object that a
+        // client sends as a whole (`path` = the extension URN): ignore it in both.
+        if key.eq_ignore_ascii_case("schemas") {
+            return Ok(KeyTarget::Skip);
+        }
         if scope.is_none() {
-            if key.eq_ignore_ascii_case("schemas") {
-                return Ok(KeyTarget::Skip);
-            }
             if let Some(schema) = self.view.extension(key) {
                 return Ok(KeyTarget::Extension(schema));
             }

@@ -94,6 +94,11 @@ impl Resource {
                     Value::Null => {}
                     Value::Object(inner) => {
                         for (name, v) in inner {
+                            // `schemas` is server-computed; some clients repeat it inside
+                            // the extension object.
+                            if name.eq_ignore_ascii_case("schemas") {
+                                continue;
+                            }
                             let (def, sub) = split_attr(schema, &name).ok_or_else(|| {
                                 unknown_attribute(&format!("{}:{name}", schema.id))
                             })?;

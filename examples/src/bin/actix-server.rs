@@ -1,0 +1,53 @@
+//! The example SCIM server on actix-web; same options and behaviour as `axum-server`.
+//!
+//! `cargo run --release -p scim-examples --bin actix-server -- --listen 127.0.0.1:8080 --token s3cr3t`
+
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use clap::Parser;
+use scim_examples::{AppError, DemoApp, Options, announce, init_tracing};
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    init_tracing();
+    let options = Options::parse();
+    let (tokens, generated) = options.tokens();
+    let app = DemoApp::new(&tokens)?;
+    let data = web::Data::new(app.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/app/login", web::post().to(login))
+            .route("/app/me", web::get().to(me))
+            .service(web::scope("/scim/v2").configure(scim_actix::configure(app.engine.clone())))
+    })
+    .bind(options.listen)?;
+    let listen = server.addrs().first().copied().unwrap_or(options.listen);
+    announce("actix-web", listen, &tokens, generated);
+    // actix-web stops gracefully on Ctrl-C (SIGINT) by itself.
+    server.run().await?;
+    Ok(())
+}
+
+async fn login(app: web::Data<DemoApp>, body: web::Bytes) -> HttpResponse {
+    reply(app.login(&body).await)
+}
+
+async fn me(app: web::Data<DemoApp>, request: HttpRequest) -> HttpResponse {
+    let authorization = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    reply(app.me(authorization).await)
+}
+
+fn reply(result: Result<serde_json::Value, AppError>) -> HttpResponse {
+    match result {
+        Ok(body) => HttpResponse::Ok().json(body),
+        Err(err) => {
+            let status =
+                StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            HttpResponse::build(status).json(err.body())
+        }
+    }
+}

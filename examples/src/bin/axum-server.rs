@@ -1,0 +1,56 @@
+//! The example SCIM server on axum (the default binary of `scim-examples`).
+//!
+//! `cargo run --release -p scim-examples -- --listen 127.0.0.1:8080 --token s3cr3t`
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use clap::Parser;
+use scim_examples::{AppError, DemoApp, Options, announce, init_tracing};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    init_tracing();
+    let options = Options::parse();
+    let (tokens, generated) = options.tokens();
+    let app = DemoApp::new(&tokens)?;
+    let router = Router::new()
+        .route("/app/login", post(login))
+        .route("/app/me", get(me))
+        .with_state(app.clone())
+        .nest("/scim/v2", scim_axum::router(app.engine.clone()));
+    let listener = tokio::net::TcpListener::bind(options.listen).await?;
+    announce("axum", listener.local_addr()?, &tokens, generated);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        })
+        .await?;
+    Ok(())
+}
+
+async fn login(State(app): State<DemoApp>, body: Bytes) -> Response {
+    reply(app.login(&body).await)
+}
+
+async fn me(State(app): State<DemoApp>, headers: HeaderMap) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    reply(app.me(authorization).await)
+}
+
+fn reply(result: Result<serde_json::Value, AppError>) -> Response {
+    match result {
+        Ok(body) => axum::Json(body).into_response(),
+        Err(err) => {
+            let status =
+                StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, axum::Json(err.body())).into_response()
+        }
+    }
+}

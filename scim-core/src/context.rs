@@ -1,0 +1,62 @@
+//! Who is calling and for which tenant (RFC 7644 §2 authentication, §6 multi-tenancy).
+
+/// An authenticated caller, as an [`Authenticator`](crate::auth::Authenticator) reports it.
+///
+/// Every store call and every audit event carries the principal's `tenant`, so one
+/// service provider can serve several customers (RFC 7644 §6) without their resources
+/// ever meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Principal {
+    /// The tenant whose resources this caller may see and change.
+    pub tenant: String,
+    /// A label for the caller that is safe to log (a token name, an OAuth client id);
+    /// never a secret.
+    pub subject: String,
+    /// The SCIM `id` of the User this caller is, if any; `/Me` resolves to it (RFC 7644 §3.11).
+    pub user_id: Option<String>,
+}
+
+impl Principal {
+    /// A principal of `tenant` labelled `subject`, not bound to a User.
+    pub fn new(tenant: impl Into<String>, subject: impl Into<String>) -> Self {
+        Self {
+            tenant: tenant.into(),
+            subject: subject.into(),
+            user_id: None,
+        }
+    }
+
+    /// Binds the principal to the SCIM User it is (for `/Me`, RFC 7644 §3.11).
+    pub fn with_user_id(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = Some(user_id.into());
+        self
+    }
+}
+
+/// What every [`Store`](crate::store::Store) and
+/// [`TokenRevoker`](crate::revoke::TokenRevoker) call receives about the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestContext {
+    /// The authenticated caller.
+    pub principal: Principal,
+    /// The absolute base URL of the SCIM service for this request, e.g.
+    /// `https://app.example.com/scim/v2` (used for `meta.location` and `Location`).
+    pub base_url: String,
+}
+
+impl RequestContext {
+    /// A context for `principal` at `base_url`.
+    pub fn new(principal: Principal, base_url: impl Into<String>) -> Self {
+        Self {
+            principal,
+            base_url: base_url.into(),
+        }
+    }
+
+    /// The tenant of the request.
+    pub fn tenant(&self) -> &str {
+        &self.principal.tenant
+    }
+}

@@ -1,0 +1,511 @@
+//! Listing and searching (RFC 7644 §3.4.2, §3.4.3; cursor paging per RFC 9865).
+//!
+//! * Query parameters are percent-decoded (`+` is a space); parameter names match exactly
+//!   or, failing that, case-insensitively.
+//! * `count` defaults to and is capped at [`EngineConfig::max_results`]; a negative `count`
+//!   is 0 and `count=0` returns only `totalResults`; `startIndex` below 1 is 1
+//!   (RFC 7644 §3.4.2.4). Values that are not integers are `invalidValue`.
+//! * `cursor` (RFC 9865) selects cursor paging: an empty value asks for the first page;
+//!   the response carries `nextCursor` (absent on the last page), `itemsPerPage` and
+//!   `totalResults`, and no `startIndex`. Giving both `cursor` and `startIndex` is
+//!   `invalidValue`; a cursor the store does not recognise is 400 `invalidCursor`.
+//! * Searches at the root (`GET /` with a filter, `POST /.search`) query every resource
+//!   type in registry order; `startIndex`/`count` page over the concatenation of the
+//!   per-type results (each sorted on its own when `sortBy` is given). Cursor paging is not
+//!   available at the root.
+//! * Protected accounts ([`EngineConfig::protected`]) are excluded by AND-ing a
+//!   `not (userName eq … or id eq …)` clause into the filter the store receives, so
+//!   `totalResults` and paging stay consistent.
+//!
+//! [`EngineConfig::max_results`]: super::EngineConfig::max_results
+//! [`EngineConfig::protected`]: super::EngineConfig::protected
+
+use super::{Outcome, ScimEngine};
+use crate::context::RequestContext;
+use crate::error::ScimError;
+use crate::projection::Projection;
+use crate::schema::{ResourceTypeView, USER_SCHEMA};
+use crate::store::{Page, Query, Sort, SortOrder, StoreError};
+use scim_filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath};
+use serde_json::{Map, Value, json};
+
+/// The ListResponse message schema (RFC 7644 §3.4.2).
+pub(crate) const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+/// The SearchRequest message schema (RFC 7644 §3.4.3).
+pub(crate) const SEARCH_REQUEST_SCHEMA: &str =
+    "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+/// Decoded query parameters (RFC 3986 §3.4; `application/x-www-form-urlencoded` rules).
+#[derive(Debug, Default)]
+pub(crate) struct QueryParams {
+    pairs: Vec<(String, String)>,
+}
+
+impl QueryParams {
+    /// Parses a raw query string.
+    pub(crate) fn parse(raw: Option<&str>) -> Result<Self, ScimError> {
+        let mut pairs = Vec::new();
+        for part in raw.unwrap_or("").split('&') {
+            if part.is_empty() {
+                continue;
+            }
+            let (name, value) = part.split_once('=').unwrap_or((part, ""));
+            pairs.push((percent_decode(name)?, percent_decode(value)?));
+        }
+        Ok(Self { pairs })
+    }
+
+    /// The first value of `name`: exact match first, then case-insensitive.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .or_else(|| {
+                self.pairs
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            })
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether `attributes` or `excludedAttributes` was given (non-empty).
+    pub(crate) fn has_projection(&self) -> bool {
+        ["attributes", "excludedAttributes"]
+            .iter()
+            .any(|n| self.get(n).is_some_and(|v| !v.trim().is_empty()))
+    }
+
+    /// The projection for `view` from `attributes` / `excludedAttributes`.
+    pub(crate) fn projection(&self, view: &ResourceTypeView) -> Result<Projection, ScimError> {
+        Projection::parse(self.get("attributes"), self.get("excludedAttributes"), view)
+    }
+}
+
+/// Decodes `%XX` escapes and `+` (a space in query strings).
+fn percent_decode(input: &str) -> Result<String, ScimError> {
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| {
+        ScimError::InvalidValue("a query parameter is not valid percent-encoded UTF-8".into())
+    })
+}
+
+/// The list/search parameters of one request (RFC 7644 §3.4.2, §3.4.3; RFC 9865).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ListParams {
+    pub(crate) filter: Option<String>,
+    pub(crate) sort_by: Option<String>,
+    pub(crate) sort_order: Option<String>,
+    pub(crate) start_index: Option<i64>,
+    pub(crate) count: Option<i64>,
+    /// `Some("")` asks for the first page.
+    pub(crate) cursor: Option<String>,
+    pub(crate) attributes: Option<String>,
+    pub(crate) excluded: Option<String>,
+}
+
+fn parse_int(name: &str, value: &str) -> Result<i64, ScimError> {
+    value.trim().parse::<i64>().map_err(|_| {
+        ScimError::InvalidValue(format!(
+            "`{name}` must be an integer (RFC 7644 §3.4.2.4), got \"{value}\""
+        ))
+    })
+}
+
+fn json_int(name: &str, value: &Value) -> Result<Option<i64>, ScimError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Ok(Some(i)),
+            None => match n.as_f64() {
+                Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64)),
+                _ => Err(ScimError::InvalidValue(format!(
+                    "`{name}` must be an integer (RFC 7644 §3.4.2.4), got {n}"
+                ))),
+            },
+        },
+        Value::String(s) => parse_int(name, s).map(Some),
+        other => Err(ScimError::InvalidValue(format!(
+            "`{name}` must be an integer (RFC 7644 §3.4.2.4), got {other}"
+        ))),
+    }
+}
+
+fn json_string(name: &str, value: &Value) -> Result<Option<String>, ScimError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        other => Err(ScimError::InvalidValue(format!(
+            "`{name}` must be a string, got {other}"
+        ))),
+    }
+}
+
+/// `attributes` in a SearchRequest: an array of names (RFC 7644 §3.4.3), or, leniently, one
+/// comma-separated string.
+fn json_names(name: &str, value: &Value) -> Result<Option<String>, ScimError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        Value::Array(items) => {
+            let mut names = Vec::with_capacity(items.len());
+            for item in items {
+                match item.as_str() {
+                    Some(s) => names.push(s),
+                    None => {
+                        return Err(ScimError::InvalidValue(format!(
+                            "`{name}` must be an array of attribute names, got {item}"
+                        )));
+                    }
+                }
+            }
+            Ok(Some(names.join(",")))
+        }
+        other => Err(ScimError::InvalidValue(format!(
+            "`{name}` must be an array of attribute names, got {other}"
+        ))),
+    }
+}
+
+impl ListParams {
+    /// Reads the query parameters of `GET /{endpoint}` (RFC 7644 §3.4.2).
+    pub(crate) fn from_query(params: &QueryParams) -> Result<Self, ScimError> {
+        let int = |name: &str| params.get(name).map(|v| parse_int(name, v)).transpose();
+        Ok(Self {
+            filter: params.get("filter").map(str::to_owned),
+            sort_by: params.get("sortBy").map(str::to_owned),
+            sort_order: params.get("sortOrder").map(str::to_owned),
+            start_index: int("startIndex")?,
+            count: int("count")?,
+            cursor: params.get("cursor").map(str::to_owned),
+            attributes: params.get("attributes").map(str::to_owned),
+            excluded: params.get("excludedAttributes").map(str::to_owned),
+        })
+    }
+
+    /// Reads a SearchRequest body (RFC 7644 §3.4.3). Member names match
+    /// case-insensitively; `schemas`, when present, must list the SearchRequest URN.
+    pub(crate) fn from_search_body(body: Option<&Value>) -> Result<Self, ScimError> {
+        let Some(body) = body else {
+            return Ok(Self::default());
+        };
+        let Some(obj) = body.as_object() else {
+            return Err(ScimError::InvalidSyntax(
+                "a search request body must be a JSON object (RFC 7644 §3.4.3)".into(),
+            ));
+        };
+        let mut params = Self::default();
+        for (key, value) in obj {
+            let k = key.to_ascii_lowercase();
+            match k.as_str() {
+                "schemas" => {
+                    let ok = match value {
+                        Value::Array(items) => items.iter().any(|s| {
+                            s.as_str()
+                                .is_some_and(|s| s.eq_ignore_ascii_case(SEARCH_REQUEST_SCHEMA))
+                        }),
+                        Value::String(s) => s.eq_ignore_ascii_case(SEARCH_REQUEST_SCHEMA),
+                        _ => false,
+                    };
+                    if !ok {
+                        return Err(ScimError::InvalidSyntax(format!(
+                            "a search request's \"schemas\" must contain \"{SEARCH_REQUEST_SCHEMA}\" (RFC 7644 §3.4.3)"
+                        )));
+                    }
+                }
+                "attributes" => params.attributes = json_names("attributes", value)?,
+                "excludedattributes" => {
+                    params.excluded = json_names("excludedAttributes", value)?;
+                }
+                "filter" => params.filter = json_string("filter", value)?,
+                "sortby" => params.sort_by = json_string("sortBy", value)?,
+                "sortorder" => params.sort_order = json_string("sortOrder", value)?,
+                "startindex" => params.start_index = json_int("startIndex", value)?,
+                "count" => params.count = json_int("count", value)?,
+                "cursor" => params.cursor = json_string("cursor", value)?,
+                _ => {
+                    return Err(ScimError::InvalidSyntax(format!(
+                        "unknown search request member \"{key}\" (RFC 7644 §3.4.3)"
+                    )));
+                }
+            }
+        }
+        Ok(params)
+    }
+
+    /// The projection for `view` from `attributes` / `excludedAttributes`
+    /// (RFC 7644 §3.4.2.5).
+    fn projection(&self, view: &ResourceTypeView) -> Result<Projection, ScimError> {
+        Projection::parse(self.attributes.as_deref(), self.excluded.as_deref(), view)
+    }
+}
+
+/// The parsed, resource-type-independent part of a list request.
+struct Prepared {
+    filter: Option<Filter>,
+    sort: Option<Sort>,
+    page: Page,
+}
+
+fn prepare(params: &ListParams, max_results: usize) -> Result<Prepared, ScimError> {
+    let filter = match params.filter.as_deref() {
+        Some(f) if !f.trim().is_empty() => Some(scim_filter::parse_filter(f)?),
+        _ => None,
+    };
+    let order = match params.sort_order.as_deref().map(str::trim) {
+        None | Some("") => SortOrder::Ascending,
+        Some(o) if o.eq_ignore_ascii_case("ascending") => SortOrder::Ascending,
+        Some(o) if o.eq_ignore_ascii_case("descending") => SortOrder::Descending,
+        Some(o) => {
+            return Err(ScimError::InvalidValue(format!(
+                "`sortOrder` must be \"ascending\" or \"descending\" (RFC 7644 §3.4.2.3), got \"{o}\""
+            )));
+        }
+    };
+    let sort = match params.sort_by.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(by) => match scim_filter::parse_path(by) {
+            Ok(PatchPath::Attr(path)) => Some(Sort::new(path, order)),
+            _ => {
+                return Err(ScimError::InvalidValue(format!(
+                    "`sortBy` must be an attribute name such as `userName` or `name.familyName` \
+                     (RFC 7644 §3.4.2.3), got \"{by}\""
+                )));
+            }
+        },
+    };
+    let count = match params.count {
+        None => max_results,
+        Some(n) if n < 0 => 0,
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX).min(max_results),
+    };
+    let page = match &params.cursor {
+        Some(cursor) => {
+            if params.start_index.is_some() {
+                return Err(ScimError::InvalidValue(
+                    "`cursor` and `startIndex` cannot be combined (RFC 9865)".into(),
+                ));
+            }
+            let cursor = cursor.trim();
+            Page::Cursor {
+                cursor: (!cursor.is_empty()).then(|| cursor.to_owned()),
+                count,
+            }
+        }
+        None => Page::Index {
+            start_index: params
+                .start_index
+                .filter(|&s| s >= 1)
+                .map_or(1, |s| usize::try_from(s).unwrap_or(usize::MAX)),
+            count,
+        },
+    };
+    Ok(Prepared { filter, sort, page })
+}
+
+impl ScimEngine {
+    /// The `not (userName eq "…" or id eq "…")` clause hiding protected Users, if any.
+    fn protection_clause(&self, view: &ResourceTypeView) -> Option<Filter> {
+        if !view.core_schema().id.eq_ignore_ascii_case(USER_SCHEMA) {
+            return None;
+        }
+        let protected = &self.inner.config.protected;
+        let compare = |attr: &str, value: &str| Filter::Compare {
+            path: AttrPath::new(attr),
+            op: CompareOp::Eq,
+            value: CompValue::String(value.to_owned()),
+        };
+        let any = protected
+            .user_names
+            .iter()
+            .map(|n| compare("userName", n))
+            .chain(protected.ids.iter().map(|id| compare("id", id)))
+            .reduce(|a, b| Filter::Or(Box::new(a), Box::new(b)))?;
+        Some(Filter::Not(Box::new(any)))
+    }
+
+    /// The filter the store receives: the client's, AND the protection clause.
+    fn store_filter(&self, view: &ResourceTypeView, client: Option<&Filter>) -> Option<Filter> {
+        match (client.cloned(), self.protection_clause(view)) {
+            (Some(c), Some(p)) => Some(Filter::And(Box::new(c), Box::new(p))),
+            (c, p) => c.or(p),
+        }
+    }
+
+    /// `GET /{endpoint}` and `POST /{endpoint}/.search` (RFC 7644 §3.4.2, §3.4.3).
+    pub(crate) async fn list(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        params: &ListParams,
+    ) -> Result<Outcome, ScimError> {
+        let prepared = prepare(params, self.inner.config.max_results)?;
+        let projection = params.projection(view)?;
+        let filter = self.store_filter(view, prepared.filter.as_ref());
+        let query = Query {
+            view,
+            filter: filter.as_ref(),
+            sort: prepared.sort.as_ref(),
+            page: prepared.page.clone(),
+        };
+        let page = self
+            .inner
+            .store
+            .query(ctx, &query)
+            .await
+            .map_err(|err| match err {
+                StoreError::InvalidCursor(detail) => ScimError::InvalidCursor(detail),
+                other => other.into(),
+            })?;
+        let resources: Vec<Value> = page
+            .resources
+            .into_iter()
+            .map(|r| self.render(ctx, view, r, &projection))
+            .collect();
+        Ok(list_response(
+            &prepared.page,
+            page.total_results,
+            page.next_cursor,
+            resources,
+        ))
+    }
+
+    /// `GET /` and `POST /.search` (RFC 7644 §3.4.2.1, §3.4.3): every resource type in
+    /// registry order, paged over the concatenation.
+    pub(crate) async fn list_all(
+        &self,
+        ctx: &RequestContext,
+        params: &ListParams,
+    ) -> Result<Outcome, ScimError> {
+        let prepared = prepare(params, self.inner.config.max_results)?;
+        let Page::Index { start_index, count } = prepared.page else {
+            return Err(ScimError::BadRequest(
+                "cursor paging (RFC 9865) is not available for searches across all resource \
+                 types; search one endpoint, e.g. POST /Users/.search"
+                    .into(),
+            ));
+        };
+        let mut skip = start_index - 1;
+        let mut need = count;
+        let mut total = 0usize;
+        let mut resources = Vec::new();
+        for view in self.inner.registry.resource_types() {
+            let projection = params.projection(view)?;
+            let filter = self.store_filter(view, prepared.filter.as_ref());
+            let query = Query {
+                view,
+                filter: filter.as_ref(),
+                sort: prepared.sort.as_ref(),
+                page: Page::Index {
+                    start_index: skip + 1,
+                    count: need,
+                },
+            };
+            let page = self.inner.store.query(ctx, &query).await?;
+            total += page.total_results;
+            need = need.saturating_sub(page.resources.len());
+            skip = skip.saturating_sub(page.total_results);
+            resources.extend(
+                page.resources
+                    .into_iter()
+                    .map(|r| self.render(ctx, view, r, &projection)),
+            );
+        }
+        Ok(list_response(&prepared.page, total, None, resources))
+    }
+}
+
+/// A ListResponse (RFC 7644 §3.4.2; RFC 9865 for cursor pages).
+fn list_response(
+    page: &Page,
+    total: usize,
+    next_cursor: Option<String>,
+    resources: Vec<Value>,
+) -> Outcome {
+    let mut body = Map::new();
+    body.insert("schemas".into(), json!([LIST_RESPONSE_SCHEMA]));
+    body.insert("totalResults".into(), json!(total));
+    if let Page::Index { start_index, .. } = page {
+        body.insert("startIndex".into(), json!(start_index));
+    }
+    body.insert("itemsPerPage".into(), json!(resources.len()));
+    if let (Page::Cursor { .. }, Some(next)) = (page, next_cursor) {
+        body.insert("nextCursor".into(), Value::String(next));
+    }
+    body.insert("Resources".into(), Value::Array(resources));
+    Outcome {
+        status: 200,
+        body: Some(Value::Object(body)),
+        location: None,
+        version: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_query_strings() {
+        let q = QueryParams::parse(Some(
+            "filter=userName%20eq%20%22bjensen%22&COUNT=5&attributes=a+b&x",
+        ))
+        .unwrap_or_default();
+        assert_eq!(q.get("filter"), Some("userName eq \"bjensen\""));
+        assert_eq!(q.get("count"), Some("5"));
+        assert_eq!(q.get("attributes"), Some("a b"));
+        assert_eq!(q.get("x"), Some(""));
+        assert!(QueryParams::parse(Some("a=%FF")).is_err());
+    }
+
+    #[test]
+    fn clamps_paging() {
+        let params = ListParams {
+            start_index: Some(-3),
+            count: Some(5000),
+            ..ListParams::default()
+        };
+        let p = prepare(&params, 100).map(|p| p.page).ok();
+        assert_eq!(
+            p,
+            Some(Page::Index {
+                start_index: 1,
+                count: 100
+            })
+        );
+        let params = ListParams {
+            count: Some(-1),
+            cursor: Some(String::new()),
+            ..ListParams::default()
+        };
+        let p = prepare(&params, 100).map(|p| p.page).ok();
+        assert_eq!(
+            p,
+            Some(Page::Cursor {
+                cursor: None,
+                count: 0
+            })
+        );
+    }
+}

@@ -1,0 +1,762 @@
+//! The framework-neutral SCIM protocol engine (RFC 7644 §3): a [`ScimRequest`] in, a
+//! [`ScimResponse`] out.
+//!
+//! Adapters only translate HTTP; everything RFC 7644 defines happens here: routing,
+//! authentication, CRUD, PATCH, list/search, Bulk, ETags, discovery, token revocation and
+//! audit events.
+//!
+//! # Endpoints (RFC 7644 §3.2)
+//!
+//! | path | methods |
+//! | --- | --- |
+//! | `/{endpoint}` of every registered resource type (`/Users`, `/Groups`, …) | GET (list, §3.4.2), POST (create, §3.3) |
+//! | `/{endpoint}/{id}` | GET (§3.4.1), PUT (§3.5.1), PATCH (§3.5.2), DELETE (§3.6) |
+//! | `/{endpoint}/.search`, `/.search` | POST (§3.4.3) |
+//! | `/` | GET with query parameters (§3.4.2.1) |
+//! | `/Me` | as `/Users/{id}` of the caller's User (§3.11); 501 when the authenticator binds no User |
+//! | `/ServiceProviderConfig`, `/Schemas[/{id}]`, `/ResourceTypes[/{name}]` | GET (§4); other methods 405 |
+//! | `/Bulk` | POST (§3.7) |
+//!
+//! Anything else is 404; a method an endpoint does not support is 405.
+//!
+//! # Responses
+//!
+//! * Bodies are `application/scim+json`; resources carry `meta.location` under the
+//!   request's `base_url` (rewritten at output, whatever base they were stored under),
+//!   `$ref` on `groups` and `members` elements, and the `ETag` header (= `meta.version`).
+//! * 201 with `Location` on create; 200 with the resource on PUT and PATCH, except a PATCH
+//!   that only adds or removes Group members, which answers 204 unless `attributes` or
+//!   `excludedAttributes` ask for the resource; 204 on DELETE.
+//! * `If-Match` (PUT, PATCH, DELETE) and `If-None-Match` (GET → 304) compare weakly
+//!   (RFC 9110 §8.8.3.2); `*` matches any existing resource (RFC 7644 §3.14).
+//!
+//! # Requests
+//!
+//! Bodies may be `application/scim+json`, `application/json` (any parameters) or untyped
+//! (Okta sends no `Content-Type`); anything else is 415. Malformed JSON is 400
+//! `invalidSyntax` with the position; a body over [`EngineConfig::max_body_bytes`] (Bulk:
+//! [`BulkLimits::max_payload_bytes`]) is 413.
+//!
+//! # Audit
+//!
+//! Every operation (also each Bulk operation) emits an `INFO` event with target
+//! `scim::audit` and fields `tenant`, `subject`, `operation` (`create`, `get`, `list`,
+//! `search`, `replace`, `patch`, `delete`, `bulk`), `resource_type`, `id`, `outcome`
+//! (`ok`/`error`) and `status`; every authentication failure a `WARN` event with the reason
+//! (never a credential).
+
+mod bulk;
+mod discovery;
+mod list;
+mod resources;
+mod route;
+
+use crate::auth::Authenticator;
+use crate::context::RequestContext;
+use crate::error::ScimError;
+use crate::http::{Headers, Method, SCIM_MEDIA_TYPE, ScimRequest, ScimResponse};
+use crate::revoke::{RevocationReason, TokenRevoker};
+use crate::schema::SchemaRegistry;
+use crate::store::Store;
+use crate::tolerance::Tolerances;
+use list::{ListParams, QueryParams};
+use route::Route;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// What DELETE of a User does (a host policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum DeletePolicy {
+    /// Remove the resource (RFC 7644 §3.6). The default.
+    #[default]
+    HardDelete,
+    /// Keep the User but set `active` to false (for hosts that must retain accounts);
+    /// the response is still 204 and later GETs still find the user. Groups are always
+    /// hard-deleted.
+    Deactivate,
+}
+
+/// What a POST that collides on a unique attribute (e.g. `userName`) does (a host policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum DuplicatePolicy {
+    /// 409 `uniqueness` (RFC 7644 §3.3). The default.
+    #[default]
+    Conflict,
+    /// Idempotent provisioning: answer 200 with the existing resource, unchanged, so an IdP
+    /// that retries a create after a timeout does not fail.
+    ReturnExisting,
+}
+
+/// Accounts SCIM can neither see nor change, e.g. break-glass administrators (a host
+/// policy). Matching Users are absent from lists and searches, GET/PUT/PATCH/DELETE answer
+/// 404, and creating one answers 409 `uniqueness`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProtectedAccounts {
+    /// Protected `userName`s (compared case-insensitively).
+    pub user_names: Vec<String>,
+    /// Protected User `id`s.
+    pub ids: Vec<String>,
+}
+
+impl ProtectedAccounts {
+    /// No protected accounts.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Adds a protected `userName`.
+    pub fn user_name(mut self, user_name: impl Into<String>) -> Self {
+        self.user_names.push(user_name.into());
+        self
+    }
+
+    /// Adds a protected User `id`.
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.ids.push(id.into());
+        self
+    }
+}
+
+/// Bulk limits advertised in `/ServiceProviderConfig` (RFC 7644 §3.7, RFC 7643 §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BulkLimits {
+    /// `maxOperations`: most operations in one request. Default 1000.
+    pub max_operations: usize,
+    /// `maxPayloadSize`: largest request body in bytes. Default 1 MiB.
+    pub max_payload_bytes: usize,
+}
+
+impl Default for BulkLimits {
+    fn default() -> Self {
+        Self {
+            max_operations: 1000,
+            max_payload_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Engine settings and host policies. Every field has a safe default.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EngineConfig {
+    /// IdP tolerances (all on by default; see [`Tolerances`]).
+    pub tolerances: Tolerances,
+    /// What DELETE of a User does.
+    pub delete_policy: DeletePolicy,
+    /// What a colliding POST does.
+    pub duplicate_policy: DuplicatePolicy,
+    /// Accounts SCIM can neither see nor change.
+    pub protected: ProtectedAccounts,
+    /// `filter.maxResults`: the cap on `count` (RFC 7644 §3.4.2.4). Default 1000.
+    pub max_results: usize,
+    /// Bulk limits.
+    pub bulk: BulkLimits,
+    /// Largest accepted request body (other than Bulk) in bytes; larger ones get 413.
+    /// Default 1 MiB.
+    pub max_body_bytes: usize,
+    /// How often a read-modify-write (PATCH without `If-Match`) is retried when it loses a
+    /// compare-and-swap race before answering 409. Default 64.
+    pub max_write_retries: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            tolerances: Tolerances::default(),
+            delete_policy: DeletePolicy::default(),
+            duplicate_policy: DuplicatePolicy::default(),
+            protected: ProtectedAccounts::default(),
+            max_results: 1000,
+            bulk: BulkLimits::default(),
+            max_body_bytes: 1 << 20,
+            max_write_retries: 64,
+        }
+    }
+}
+
+/// The SCIM service provider: schema registry, host store, revoker, authenticator and
+/// configuration. Cheap to clone; share one per application.
+#[derive(Clone)]
+pub struct ScimEngine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: SchemaRegistry,
+    store: Arc<dyn Store>,
+    revoker: Arc<dyn TokenRevoker>,
+    authenticator: Arc<dyn Authenticator>,
+    config: EngineConfig,
+}
+
+impl std::fmt::Debug for ScimEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScimEngine")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`ScimEngine`].
+pub struct EngineBuilder {
+    registry: SchemaRegistry,
+    store: Arc<dyn Store>,
+    revoker: Option<Arc<dyn TokenRevoker>>,
+    authenticator: Option<Arc<dyn Authenticator>>,
+    config: EngineConfig,
+}
+
+/// The builder lacks a required part.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot build the SCIM engine: {0}")]
+pub struct BuildError(pub String);
+
+impl ScimEngine {
+    /// Starts building an engine over `store` with the built-in registry (User with the
+    /// Enterprise extension, Group) and default configuration.
+    pub fn builder(store: impl Store) -> EngineBuilder {
+        EngineBuilder {
+            registry: SchemaRegistry::default(),
+            store: Arc::new(store),
+            revoker: None,
+            authenticator: None,
+            config: EngineConfig::default(),
+        }
+    }
+
+    /// The schema registry.
+    pub fn registry(&self) -> &SchemaRegistry {
+        &self.inner.registry
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// The largest body an adapter needs to read (the larger of the request body limit
+    /// and the Bulk payload limit); bigger bodies can be refused with 413 unread.
+    pub fn max_request_bytes(&self) -> usize {
+        self.inner
+            .config
+            .max_body_bytes
+            .max(self.inner.config.bulk.max_payload_bytes)
+    }
+
+    /// Handles one request (RFC 7644 §3). Never panics; every failure is a SCIM error
+    /// response.
+    ///
+    /// In order: authentication (401 with `WWW-Authenticate: Bearer` on failure, RFC 6750
+    /// §3), method, body size (413; `/Bulk` uses the Bulk payload limit), media type (415
+    /// unless `application/scim+json`, `application/json` or absent; RFC 7644 §3.1), JSON
+    /// syntax (400 `invalidSyntax`), routing and the operation itself; then the users the
+    /// request left inactive or deleted are revoked through the
+    /// [`TokenRevoker`] before any answer is built (503 if that
+    /// fails; the write stays and a retry revokes again).
+    pub async fn handle(&self, request: ScimRequest) -> ScimResponse {
+        let principal = match self
+            .inner
+            .authenticator
+            .authenticate(&request.headers)
+            .await
+        {
+            Ok(principal) => principal,
+            Err(err) => {
+                tracing::warn!(
+                    target: "scim::audit",
+                    method = request.method.as_str(),
+                    path = %request.path,
+                    reason = %err,
+                    outcome = "error",
+                    status = 401u16,
+                    "authentication failed"
+                );
+                return error_response(&ScimError::Unauthorized(err.to_string()));
+            }
+        };
+        let ctx = RequestContext::new(principal, request.base_url.clone());
+        let mut pending = PendingRevocations::default();
+        let result = self.dispatch(&ctx, &request, &mut pending).await;
+        if let Err(err) = pending.flush(self.inner.revoker.as_ref(), &ctx).await {
+            return error_response(&err);
+        }
+        match result {
+            Ok(outcome) => outcome_response(outcome),
+            Err(err) if err.status() == 405 => {
+                let allow = route::parse(&self.inner.registry, &request.path).allowed_methods();
+                error_response(&err).with_header("allow", allow)
+            }
+            Err(err) => error_response(&err),
+        }
+    }
+
+    /// Everything after authentication, up to (not including) the revocation flush.
+    async fn dispatch(
+        &self,
+        ctx: &RequestContext,
+        request: &ScimRequest,
+        pending: &mut PendingRevocations,
+    ) -> Result<Outcome, ScimError> {
+        let bulk = route::is_bulk(&request.path);
+        let checked = self.check_request(request, bulk);
+        if bulk {
+            let result = match checked {
+                Ok(body) => self.bulk(ctx, request, body, pending).await,
+                Err(err) => Err(err),
+            };
+            audit(ctx, "bulk", "Bulk", None, &result);
+            return result;
+        }
+        let body = match checked {
+            Ok(body) => body,
+            Err(err) => {
+                let route = route::parse(&self.inner.registry, &request.path);
+                let result = Err(err);
+                audit(
+                    ctx,
+                    operation_name(request.method, &route),
+                    route.resource_type(),
+                    None,
+                    &result,
+                );
+                return result;
+            }
+        };
+        let op = Operation {
+            method: request.method,
+            path: &request.path,
+            query: request.query.as_deref(),
+            if_match: request.headers.get("if-match"),
+            if_none_match: request.headers.get("if-none-match"),
+            body,
+        };
+        self.execute(ctx, op, pending).await
+    }
+
+    /// Method, size, media type and JSON syntax of a request; the parsed body.
+    fn check_request(&self, request: &ScimRequest, bulk: bool) -> Result<Option<Value>, ScimError> {
+        if request.method == Method::Other {
+            return Err(ScimError::MethodNotAllowed(
+                "SCIM uses GET, POST, PUT, PATCH and DELETE (RFC 7644 §3.2)".into(),
+            ));
+        }
+        let config = &self.inner.config;
+        let limit = if bulk {
+            config.bulk.max_payload_bytes
+        } else {
+            config.max_body_bytes
+        };
+        if request.body.len() > limit {
+            return Err(ScimError::PayloadTooLarge(format!(
+                "the request body has {} bytes; the limit is {limit}",
+                request.body.len()
+            )));
+        }
+        if !matches!(request.method, Method::Post | Method::Put | Method::Patch) {
+            return Ok(None);
+        }
+        parse_body(&request.headers, &request.body)
+    }
+
+    /// `POST /Bulk` (RFC 7644 §3.7).
+    async fn bulk(
+        &self,
+        ctx: &RequestContext,
+        request: &ScimRequest,
+        body: Option<Value>,
+        pending: &mut PendingRevocations,
+    ) -> Result<Outcome, ScimError> {
+        if request.method != Method::Post {
+            return Err(ScimError::MethodNotAllowed(
+                "/Bulk accepts only POST (RFC 7644 §3.7)".into(),
+            ));
+        }
+        let body = body.ok_or_else(|| {
+            ScimError::InvalidSyntax("a Bulk request needs a JSON body (RFC 7644 §3.7)".into())
+        })?;
+        bulk::bulk(self, ctx, body, pending).await
+    }
+
+    /// Executes one operation for an authenticated request: the shared core of top-level
+    /// requests and Bulk operations. Users left inactive or deleted are added to `pending`;
+    /// the caller flushes it before responding. Emits the `scim::audit` event.
+    pub(crate) async fn execute(
+        &self,
+        ctx: &RequestContext,
+        op: Operation<'_>,
+        pending: &mut PendingRevocations,
+    ) -> Result<Outcome, ScimError> {
+        let route = route::parse(&self.inner.registry, op.path);
+        let name = operation_name(op.method, &route);
+        let id = match route {
+            Route::Resource(_, id) => Some(id.to_owned()),
+            Route::Me => ctx.principal.user_id.clone(),
+            _ => None,
+        };
+        let result = self.run(ctx, route, op, pending).await;
+        let id = id.or_else(|| match &result {
+            Ok(Outcome {
+                status: 201,
+                body: Some(body),
+                ..
+            }) => body.get("id").and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        });
+        audit(ctx, name, route.resource_type(), id.as_deref(), &result);
+        result
+    }
+
+    async fn run(
+        &self,
+        ctx: &RequestContext,
+        route: Route<'_>,
+        op: Operation<'_>,
+        pending: &mut PendingRevocations,
+    ) -> Result<Outcome, ScimError> {
+        let not_allowed = |what: &str| {
+            Err(ScimError::MethodNotAllowed(format!(
+                "{} is not supported on {what}",
+                op.method.as_str()
+            )))
+        };
+        match route {
+            Route::Collection(view) => match op.method {
+                Method::Get => {
+                    let params = ListParams::from_query(&QueryParams::parse(op.query)?)?;
+                    self.list(ctx, view, &params).await
+                }
+                Method::Post => self.create(ctx, view, op).await,
+                _ => not_allowed(&view.resource_type.endpoint),
+            },
+            Route::Search(view) => match op.method {
+                Method::Post => {
+                    let params = ListParams::from_search_body(op.body.as_ref())?;
+                    self.list(ctx, view, &params).await
+                }
+                _ => not_allowed("a .search endpoint (use POST, RFC 7644 §3.4.3)"),
+            },
+            Route::Resource(view, id) => self.resource_op(ctx, view, id, op, pending).await,
+            Route::Me => {
+                let Some(user_id) = ctx.principal.user_id.clone() else {
+                    return Err(ScimError::NotImplemented(
+                        "/Me (RFC 7644 §3.11) needs an authenticator that tells which User the \
+                         caller is; this one does not bind callers to Users"
+                            .into(),
+                    ));
+                };
+                let users = self
+                    .inner
+                    .registry
+                    .resource_types()
+                    .find(|v| resources::is_user(v))
+                    .ok_or_else(|| {
+                        ScimError::NotImplemented("this service provider has no Users".into())
+                    })?;
+                self.resource_op(ctx, users, &user_id, op, pending).await
+            }
+            Route::Root => match op.method {
+                Method::Get => {
+                    let params = ListParams::from_query(&QueryParams::parse(op.query)?)?;
+                    self.list_all(ctx, &params).await
+                }
+                _ => not_allowed("the service root"),
+            },
+            Route::RootSearch => match op.method {
+                Method::Post => {
+                    let params = ListParams::from_search_body(op.body.as_ref())?;
+                    self.list_all(ctx, &params).await
+                }
+                _ => not_allowed("/.search (use POST, RFC 7644 §3.4.3)"),
+            },
+            Route::ServiceProviderConfig | Route::Schemas(_) | Route::ResourceTypes(_) => {
+                if op.method != Method::Get {
+                    return not_allowed("a discovery endpoint (read-only, RFC 7644 §4)");
+                }
+                self.discovery(ctx, route)
+            }
+            Route::Bulk => Err(ScimError::BadRequest(
+                "a Bulk operation cannot address /Bulk (RFC 7644 §3.7)".into(),
+            )),
+            Route::Unknown => Err(ScimError::NotFound(format!(
+                "no SCIM endpoint at `{}`",
+                op.path
+            ))),
+        }
+    }
+
+    async fn resource_op(
+        &self,
+        ctx: &RequestContext,
+        view: &crate::schema::ResourceTypeView,
+        id: &str,
+        op: Operation<'_>,
+        pending: &mut PendingRevocations,
+    ) -> Result<Outcome, ScimError> {
+        match op.method {
+            Method::Get => self.get_one(ctx, view, id, &op).await,
+            Method::Put => self.replace(ctx, view, id, op, pending).await,
+            Method::Patch => self.modify(ctx, view, id, op, pending).await,
+            Method::Delete => self.remove(ctx, view, id, op, pending).await,
+            _ => Err(ScimError::MethodNotAllowed(format!(
+                "{} is not supported on a single resource (RFC 7644 §3.2)",
+                op.method.as_str()
+            ))),
+        }
+    }
+
+    /// `GET /ServiceProviderConfig`, `/Schemas[/{id}]`, `/ResourceTypes[/{name}]`
+    /// (RFC 7644 §4).
+    fn discovery(&self, ctx: &RequestContext, route: Route<'_>) -> Result<Outcome, ScimError> {
+        let (registry, base) = (&self.inner.registry, ctx.base_url.as_str());
+        let body = match route {
+            Route::ServiceProviderConfig => {
+                discovery::service_provider_config(&self.inner.config, registry, base)
+            }
+            Route::Schemas(None) => discovery::schemas(registry, base),
+            Route::Schemas(Some(id)) => discovery::schema(registry, base, id)?,
+            Route::ResourceTypes(None) => discovery::resource_types(registry, base),
+            Route::ResourceTypes(Some(name)) => discovery::resource_type(registry, base, name)?,
+            _ => {
+                return Err(ScimError::NotFound(
+                    "no discovery endpoint at this path".into(),
+                ));
+            }
+        };
+        Ok(Outcome {
+            status: 200,
+            body: Some(body),
+            location: None,
+            version: None,
+        })
+    }
+}
+
+/// The audit name of an operation.
+fn operation_name(method: Method, route: &Route<'_>) -> &'static str {
+    match (method, route) {
+        (Method::Get, Route::Collection(_) | Route::Root) => "list",
+        (_, Route::Search(_) | Route::RootSearch) => "search",
+        (_, Route::Bulk) => "bulk",
+        (Method::Get, _) => "get",
+        (Method::Post, _) => "create",
+        (Method::Put, _) => "replace",
+        (Method::Patch, _) => "patch",
+        (Method::Delete, _) => "delete",
+        (Method::Other, _) => "other",
+    }
+}
+
+/// The `scim::audit` event of one operation.
+fn audit(
+    ctx: &RequestContext,
+    operation: &str,
+    resource_type: &str,
+    id: Option<&str>,
+    result: &Result<Outcome, ScimError>,
+) {
+    let (outcome, status) = match result {
+        Ok(o) => ("ok", o.status),
+        Err(e) => ("error", e.status()),
+    };
+    tracing::info!(
+        target: "scim::audit",
+        tenant = ctx.tenant(),
+        subject = %ctx.principal.subject,
+        operation,
+        resource_type,
+        id = id.unwrap_or("-"),
+        outcome,
+        status,
+    );
+}
+
+/// Checks the media type (RFC 7644 §3.1, §8.1) and parses a JSON body; `None` when empty.
+fn parse_body(headers: &Headers, body: &[u8]) -> Result<Option<Value>, ScimError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    if let Some(content_type) = headers.get("content-type") {
+        let essence = content_type.split(';').next().unwrap_or_default().trim();
+        let accepted = essence.is_empty()
+            || essence.eq_ignore_ascii_case(SCIM_MEDIA_TYPE)
+            || essence.eq_ignore_ascii_case("application/json");
+        if !accepted {
+            return Err(ScimError::UnsupportedMediaType(format!(
+                "request bodies must be `{SCIM_MEDIA_TYPE}` or `application/json`, not `{essence}`"
+            )));
+        }
+    }
+    serde_json::from_slice(body).map(Some).map_err(|err| {
+        ScimError::InvalidSyntax(format!("the request body is not valid JSON: {err}"))
+    })
+}
+
+/// A successful outcome as a response: the body serialized once, `Location` and `ETag`.
+fn outcome_response(outcome: Outcome) -> ScimResponse {
+    let mut response = ScimResponse::new(outcome.status);
+    if let Some(body) = &outcome.body {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => {
+                response = response.with_header("content-type", SCIM_MEDIA_TYPE);
+                response.body = bytes.into();
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "serializing a response failed");
+                return error_response(&ScimError::Internal(
+                    "the response could not be serialized".into(),
+                ));
+            }
+        }
+    }
+    if let Some(location) = outcome.location {
+        response = response.with_header("location", location);
+    }
+    if let Some(version) = outcome.version {
+        response = response.with_header("etag", version);
+    }
+    response
+}
+
+impl EngineBuilder {
+    /// Uses this registry (e.g. with host extensions) instead of the built-in one.
+    pub fn registry(mut self, registry: SchemaRegistry) -> Self {
+        self.registry = registry;
+        self
+    }
+
+    /// The host's token revoker (required; use
+    /// [`NoSessionsToRevoke`](crate::revoke::NoSessionsToRevoke) if the host has none).
+    pub fn revoker(mut self, revoker: impl TokenRevoker) -> Self {
+        self.revoker = Some(Arc::new(revoker));
+        self
+    }
+
+    /// The authenticator (required).
+    pub fn authenticator(mut self, authenticator: impl Authenticator) -> Self {
+        self.authenticator = Some(Arc::new(authenticator));
+        self
+    }
+
+    /// Replaces the whole configuration.
+    pub fn config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets the IdP tolerances.
+    pub fn tolerances(mut self, tolerances: Tolerances) -> Self {
+        self.config.tolerances = tolerances;
+        self
+    }
+
+    /// Sets the DELETE policy.
+    pub fn delete_policy(mut self, policy: DeletePolicy) -> Self {
+        self.config.delete_policy = policy;
+        self
+    }
+
+    /// Sets the duplicate-POST policy.
+    pub fn duplicate_policy(mut self, policy: DuplicatePolicy) -> Self {
+        self.config.duplicate_policy = policy;
+        self
+    }
+
+    /// Sets the protected accounts.
+    pub fn protected_accounts(mut self, protected: ProtectedAccounts) -> Self {
+        self.config.protected = protected;
+        self
+    }
+
+    /// Builds the engine; fails if no authenticator or revoker was given.
+    pub fn build(self) -> Result<ScimEngine, BuildError> {
+        let authenticator = self.authenticator.ok_or_else(|| {
+            BuildError("no authenticator: call .authenticator(BearerAuthenticator::new()…)".into())
+        })?;
+        let revoker = self.revoker.ok_or_else(|| {
+            BuildError("no token revoker: call .revoker(…) (NoSessionsToRevoke if the host keeps no sessions)".into())
+        })?;
+        Ok(ScimEngine {
+            inner: Arc::new(Inner {
+                registry: self.registry,
+                store: self.store,
+                revoker,
+                authenticator,
+                config: self.config,
+            }),
+        })
+    }
+}
+
+/// One SCIM operation, as a top-level request or a Bulk operation carries it
+/// (RFC 7644 §3.7: `method`, `path`, `version` → `If-Match`, `data`).
+#[derive(Debug, Clone)]
+pub(crate) struct Operation<'a> {
+    pub(crate) method: Method,
+    /// Path below the base, e.g. `/Users` or `/Users/2819c223`.
+    pub(crate) path: &'a str,
+    /// Raw query string (top-level requests only).
+    pub(crate) query: Option<&'a str>,
+    /// `If-Match` (or a Bulk operation's `version`).
+    pub(crate) if_match: Option<&'a str>,
+    /// `If-None-Match` (top-level GET only).
+    pub(crate) if_none_match: Option<&'a str>,
+    /// The parsed JSON body, if any.
+    pub(crate) body: Option<Value>,
+}
+
+/// The result of one [`Operation`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Outcome {
+    pub(crate) status: u16,
+    /// The response body (a resource, a ListResponse, …), if any.
+    pub(crate) body: Option<Value>,
+    /// `Location` for 201 (and the resource's `meta.location`).
+    pub(crate) location: Option<String>,
+    /// `ETag` (the resource's `meta.version`).
+    pub(crate) version: Option<String>,
+}
+
+/// Users whose tokens must be revoked before the response is sent; collected across the
+/// operations of one request so that Bulk revokes in batches.
+#[derive(Debug, Default)]
+pub(crate) struct PendingRevocations {
+    pub(crate) deactivated: Vec<String>,
+    pub(crate) deleted: Vec<String>,
+}
+
+impl PendingRevocations {
+    /// Runs the revoker for everything pending (one call per reason), then clears.
+    pub(crate) async fn flush(
+        &mut self,
+        revoker: &dyn TokenRevoker,
+        ctx: &RequestContext,
+    ) -> Result<(), ScimError> {
+        for (ids, reason) in [
+            (
+                std::mem::take(&mut self.deactivated),
+                RevocationReason::Deactivated,
+            ),
+            (std::mem::take(&mut self.deleted), RevocationReason::Deleted),
+        ] {
+            if ids.is_empty() {
+                continue;
+            }
+            revoker.revoke(ctx, &ids, reason).await.map_err(|err| {
+                tracing::error!(tenant = ctx.tenant(), reason = reason.as_str(), count = ids.len(), error = %err, "token revocation failed");
+                ScimError::Unavailable(
+                    "revoking the user's sessions failed; the change is saved, retry the request to complete the revocation".into(),
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A SCIM error as a response (RFC 7644 §3.12); see [`ScimResponse::from_error`].
+pub(crate) fn error_response(err: &ScimError) -> ScimResponse {
+    ScimResponse::from_error(err)
+}

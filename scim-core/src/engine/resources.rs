@@ -1,0 +1,732 @@
+//! Single-resource operations: create, get, replace, modify, delete
+//! (RFC 7644 §3.3, §3.4.1, §3.5.1, §3.5.2, §3.6) with versions (§3.14).
+//!
+//! * Every read-modify-write is a compare-and-swap on `meta.version`; without `If-Match`
+//!   a lost race is retried (up to [`EngineConfig::max_write_retries`]), so concurrent
+//!   PATCHes never lose each other's changes; with `If-Match` it is a 412.
+//! * PATCHes that only add or remove Group members go to
+//!   [`Store::modify_members`](crate::store::Store::modify_members), whose cost does not
+//!   depend on the group's size; they answer 204 unless `attributes` or
+//!   `excludedAttributes` ask for the resource.
+//! * Users left inactive (PATCH, PUT) or deleted are queued for token revocation, also
+//!   when they already were inactive or were already gone (an IdP retry then completes
+//!   a revocation that failed before).
+//!
+//! [`EngineConfig::max_write_retries`]: super::EngineConfig::max_write_retries
+
+use super::list::QueryParams;
+use super::{DeletePolicy, DuplicatePolicy, Operation, Outcome, PendingRevocations, ScimEngine};
+use crate::context::RequestContext;
+use crate::error::ScimError;
+use crate::meta;
+use crate::patch::{PatchOp, PatchRequest, patch_resource};
+use crate::projection::Projection;
+use crate::resource::{Resource, coerce_attribute};
+use crate::schema::{AttributeType, GROUP_SCHEMA, ResourceTypeView, USER_SCHEMA, Uniqueness};
+use crate::store::{MembershipChange, Page, Query, StoreError};
+use chrono::Utc;
+use scim_filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath};
+use serde_json::{Map, Value};
+
+/// Whether `view` is the User resource type (RFC 7643 §4.1).
+pub(crate) fn is_user(view: &ResourceTypeView) -> bool {
+    view.core_schema().id.eq_ignore_ascii_case(USER_SCHEMA)
+}
+
+/// Whether an `If-Match` / `If-None-Match` header value matches `version`
+/// (RFC 9110 §13.1.1, §13.1.2): `*`, or a comma-separated list compared weakly.
+pub(crate) fn etag_matches(header: &str, version: &str) -> bool {
+    let strip = |t: &str| {
+        let t = t.trim();
+        t.strip_prefix("W/").unwrap_or(t).to_owned()
+    };
+    let version = strip(version);
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || strip(t) == version)
+}
+
+fn precondition_failed() -> ScimError {
+    ScimError::PreconditionFailed(
+        "the resource's current version does not match If-Match (RFC 7644 §3.14); fetch it again"
+            .into(),
+    )
+}
+
+fn missing_body(method: &str) -> ScimError {
+    ScimError::InvalidSyntax(format!("{method} needs a JSON request body"))
+}
+
+fn not_found(view: &ResourceTypeView, id: &str) -> ScimError {
+    ScimError::NotFound(format!("{} `{id}` not found", view.resource_type.name))
+}
+
+/// Sets a new `meta.version` and `meta.lastModified` after an in-place modification
+/// (RFC 7643 §3.1), keeping `created`, `resourceType` and `location`.
+fn restamp(resource: &mut Resource) {
+    let version = meta::etag(resource);
+    let now = meta::format_date_time(Utc::now());
+    let attrs = resource.attributes_mut();
+    let slot = attrs
+        .entry("meta")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    if let Value::Object(m) = slot {
+        m.insert("version".into(), Value::String(version));
+        m.insert("lastModified".into(), Value::String(now));
+    }
+}
+
+fn version_of(resource: &Resource) -> String {
+    meta::version(resource).map_or_else(|| meta::etag(resource), str::to_owned)
+}
+
+/// Outcome of a single resource (200, 201).
+fn single(status: u16, body: Value, version: String, location: Option<String>) -> Outcome {
+    Outcome {
+        status,
+        body: Some(body),
+        location,
+        version: Some(version),
+    }
+}
+
+fn no_content(version: Option<String>) -> Outcome {
+    Outcome {
+        status: 204,
+        body: None,
+        location: None,
+        version,
+    }
+}
+
+impl ScimEngine {
+    /// Whether `resource` of `view` is a protected account (see
+    /// [`ProtectedAccounts`](super::ProtectedAccounts)).
+    pub(crate) fn is_protected(&self, view: &ResourceTypeView, resource: &Resource) -> bool {
+        if !is_user(view) {
+            return false;
+        }
+        let protected = &self.inner.config.protected;
+        if resource
+            .id()
+            .is_some_and(|id| protected.ids.iter().any(|p| p == id))
+        {
+            return true;
+        }
+        resource
+            .get("userName")
+            .and_then(Value::as_str)
+            .is_some_and(|name| self.is_protected_name(name))
+    }
+
+    fn is_protected_name(&self, name: &str) -> bool {
+        let lower = name.to_lowercase();
+        self.inner
+            .config
+            .protected
+            .user_names
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(name) || p.to_lowercase() == lower)
+    }
+
+    fn reserved(&self, view: &ResourceTypeView, resource: &Resource) -> Result<(), ScimError> {
+        if is_user(view)
+            && resource
+                .get("userName")
+                .and_then(Value::as_str)
+                .is_some_and(|n| self.is_protected_name(n))
+        {
+            return Err(ScimError::Uniqueness(
+                "the userName is already in use (RFC 7643 §4.1.1)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The resource, if it exists and is visible (not protected).
+    async fn fetch_visible(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        id: &str,
+    ) -> Result<Resource, ScimError> {
+        if is_user(view) && self.inner.config.protected.ids.iter().any(|p| p == id) {
+            return Err(not_found(view, id));
+        }
+        match self.inner.store.get(ctx, view, id).await? {
+            Some(r) if !self.is_protected(view, &r) => Ok(r),
+            _ => Err(not_found(view, id)),
+        }
+    }
+
+    /// A resource as the client sees it (RFC 7644 §3.4.1): `meta.location` under this
+    /// request's base URL, `$ref` on `groups` and `members` elements, then projected.
+    pub(crate) fn render(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        mut resource: Resource,
+        projection: &Projection,
+    ) -> Value {
+        let base = ctx.base_url.as_str();
+        let registry = &self.inner.registry;
+        let users = registry
+            .resource_types()
+            .find(|v| v.core_schema().id.eq_ignore_ascii_case(USER_SCHEMA));
+        let groups = registry
+            .resource_types()
+            .find(|v| v.core_schema().id.eq_ignore_ascii_case(GROUP_SCHEMA));
+        let has_ref = |attr: &str| {
+            view.core_schema()
+                .attribute(attr)
+                .is_some_and(|d| d.sub_attribute("$ref").is_some())
+        };
+        let location = resource.id().map(|id| meta::location(base, view, id));
+        let attrs = resource.attributes_mut();
+        if let (Some(location), Some(Value::Object(m))) = (location, attrs.get_mut("meta")) {
+            m.insert("location".into(), Value::String(location));
+        }
+        if let (Some(group_view), true) = (groups, has_ref("groups")) {
+            if let Some(Value::Array(items)) = attrs.get_mut("groups") {
+                for item in items {
+                    add_ref(item, |_| Some(group_view), base);
+                }
+            }
+        }
+        if has_ref("members") {
+            if let Some(Value::Array(items)) = attrs.get_mut("members") {
+                for item in items {
+                    add_ref(
+                        item,
+                        |kind| match kind {
+                            Some(k) if k.eq_ignore_ascii_case("Group") => groups,
+                            _ => users,
+                        },
+                        base,
+                    );
+                }
+            }
+        }
+        projection.to_json(&resource)
+    }
+
+    /// `GET /{endpoint}/{id}` (RFC 7644 §3.4.1) with `If-None-Match` (§3.14).
+    pub(crate) async fn get_one(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        id: &str,
+        op: &Operation<'_>,
+    ) -> Result<Outcome, ScimError> {
+        let params = QueryParams::parse(op.query)?;
+        let projection = params.projection(view)?;
+        let resource = self.fetch_visible(ctx, view, id).await?;
+        let version = version_of(&resource);
+        if op.if_none_match.is_some_and(|h| etag_matches(h, &version)) {
+            return Ok(Outcome {
+                status: 304,
+                body: None,
+                location: None,
+                version: Some(version),
+            });
+        }
+        Ok(single(
+            200,
+            self.render(ctx, view, resource, &projection),
+            version,
+            None,
+        ))
+    }
+
+    /// `POST /{endpoint}` (RFC 7644 §3.3).
+    pub(crate) async fn create(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        op: Operation<'_>,
+    ) -> Result<Outcome, ScimError> {
+        let params = QueryParams::parse(op.query)?;
+        let projection = params.projection(view)?;
+        let body = op.body.ok_or_else(|| missing_body("POST"))?;
+        let mut resource = Resource::from_client(view, body, &self.inner.config.tolerances)?;
+        self.reserved(view, &resource)?;
+        let lookup = unique_filter(view, &resource);
+        resource.set_id(uuid::Uuid::new_v4().to_string());
+        meta::stamp_created(&mut resource, view, &ctx.base_url, Utc::now())?;
+        match self.inner.store.create(ctx, view, resource).await {
+            Ok(created) => {
+                let version = version_of(&created);
+                let location = created
+                    .id()
+                    .map(|id| meta::location(&ctx.base_url, view, id));
+                let body = self.render(ctx, view, created, &projection);
+                Ok(single(201, body, version, location))
+            }
+            Err(StoreError::Uniqueness(detail)) => {
+                if self.inner.config.duplicate_policy == DuplicatePolicy::ReturnExisting {
+                    if let Some(filter) = lookup {
+                        let query = Query {
+                            view,
+                            filter: Some(&filter),
+                            sort: None,
+                            page: Page::Index {
+                                start_index: 1,
+                                count: 1,
+                            },
+                        };
+                        let page = self.inner.store.query(ctx, &query).await?;
+                        if let Some(existing) = page.resources.into_iter().next() {
+                            if !self.is_protected(view, &existing) {
+                                let version = version_of(&existing);
+                                let location = existing
+                                    .id()
+                                    .map(|id| meta::location(&ctx.base_url, view, id));
+                                let body = self.render(ctx, view, existing, &projection);
+                                return Ok(single(200, body, version, location));
+                            }
+                        }
+                    }
+                }
+                Err(ScimError::Uniqueness(detail))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// `PUT /{endpoint}/{id}` (RFC 7644 §3.5.1).
+    pub(crate) async fn replace(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        id: &str,
+        op: Operation<'_>,
+        pending: &mut PendingRevocations,
+    ) -> Result<Outcome, ScimError> {
+        let params = QueryParams::parse(op.query)?;
+        let projection = params.projection(view)?;
+        let body = op.body.ok_or_else(|| missing_body("PUT"))?;
+        let replacement = Resource::from_client(view, body, &self.inner.config.tolerances)?;
+        let mut attempt = 0;
+        loop {
+            let existing = self.fetch_visible(ctx, view, id).await?;
+            let expected = version_of(&existing);
+            if op.if_match.is_some_and(|h| !etag_matches(h, &expected)) {
+                return Err(precondition_failed());
+            }
+            replacement.check_replace(&existing, view)?;
+            let mut new = replacement.clone().keep_server_owned(&existing, view);
+            self.reserved(view, &new)?;
+            meta::stamp_modified(&mut new, &existing, Utc::now());
+            match self.inner.store.replace(ctx, view, new, &expected).await {
+                Ok(stored) => return Ok(self.written(ctx, view, stored, &projection, pending)),
+                Err(StoreError::VersionMismatch) => {
+                    self.lost_race(op.if_match.is_some(), &mut attempt)?;
+                }
+                Err(StoreError::NotFound(_)) => return Err(not_found(view, id)),
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    /// After losing a compare-and-swap: 412 with `If-Match`, else retry until the budget
+    /// is spent (then 409).
+    fn lost_race(&self, had_if_match: bool, attempt: &mut usize) -> Result<(), ScimError> {
+        if had_if_match {
+            return Err(precondition_failed());
+        }
+        *attempt += 1;
+        if *attempt > self.inner.config.max_write_retries {
+            return Err(ScimError::Conflict(format!(
+                "the resource kept changing concurrently; gave up after {} attempts, retry later",
+                *attempt
+            )));
+        }
+        Ok(())
+    }
+
+    /// 200 with a written resource; queues revocation when a User is left inactive.
+    fn written(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        stored: Resource,
+        projection: &Projection,
+        pending: &mut PendingRevocations,
+    ) -> Outcome {
+        self.queue_if_inactive(view, &stored, pending);
+        let version = version_of(&stored);
+        let body = self.render(ctx, view, stored, projection);
+        single(200, body, version, None)
+    }
+
+    fn queue_if_inactive(
+        &self,
+        view: &ResourceTypeView,
+        resource: &Resource,
+        pending: &mut PendingRevocations,
+    ) {
+        if is_user(view) && resource.get("active") == Some(&Value::Bool(false)) {
+            if let Some(id) = resource.id() {
+                pending.deactivated.push(id.to_owned());
+            }
+        }
+    }
+
+    /// `PATCH /{endpoint}/{id}` (RFC 7644 §3.5.2).
+    pub(crate) async fn modify(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        id: &str,
+        op: Operation<'_>,
+        pending: &mut PendingRevocations,
+    ) -> Result<Outcome, ScimError> {
+        let params = QueryParams::parse(op.query)?;
+        let projection = params.projection(view)?;
+        let tolerances = &self.inner.config.tolerances;
+        let body = op.body.as_ref().ok_or_else(|| missing_body("PATCH"))?;
+        let request = PatchRequest::from_json(body, tolerances)?;
+
+        let single_if_match = op.if_match.map(str::trim).filter(|h| !h.contains(','));
+        if op.if_match.is_none() || single_if_match.is_some() {
+            if let Some(change) = self.membership_change(view, &request)? {
+                let expected = single_if_match.filter(|h| *h != "*");
+                let outcome = self
+                    .inner
+                    .store
+                    .modify_members(ctx, view, id, &change, expected)
+                    .await
+                    .map_err(|err| match err {
+                        StoreError::NotFound(_) => not_found(view, id),
+                        other => other.into(),
+                    })?;
+                if params.has_projection() {
+                    let resource = self.fetch_visible(ctx, view, id).await?;
+                    let version = version_of(&resource);
+                    let body = self.render(ctx, view, resource, &projection);
+                    return Ok(single(200, body, version, None));
+                }
+                return Ok(no_content(Some(outcome.version)));
+            }
+        }
+
+        let mut attempt = 0;
+        loop {
+            let mut resource = self.fetch_visible(ctx, view, id).await?;
+            let expected = version_of(&resource);
+            if op.if_match.is_some_and(|h| !etag_matches(h, &expected)) {
+                return Err(precondition_failed());
+            }
+            let changed = patch_resource(view, &mut resource, &request, tolerances)?;
+            if !changed {
+                return Ok(self.written(ctx, view, resource, &projection, pending));
+            }
+            self.reserved(view, &resource)?;
+            restamp(&mut resource);
+            match self
+                .inner
+                .store
+                .replace(ctx, view, resource, &expected)
+                .await
+            {
+                Ok(stored) => return Ok(self.written(ctx, view, stored, &projection, pending)),
+                Err(StoreError::VersionMismatch) => {
+                    self.lost_race(op.if_match.is_some(), &mut attempt)?;
+                }
+                Err(StoreError::NotFound(_)) => return Err(not_found(view, id)),
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    /// The membership change when every operation only adds members or removes members by
+    /// id (the fast path), else `None`.
+    fn membership_change(
+        &self,
+        view: &ResourceTypeView,
+        request: &PatchRequest,
+    ) -> Result<Option<MembershipChange>, ScimError> {
+        let Some(def) = view.core_schema().attribute("members") else {
+            return Ok(None);
+        };
+        if !def.multi_valued || def.attr_type != AttributeType::Complex {
+            return Ok(None);
+        }
+        let tolerances = &self.inner.config.tolerances;
+        let is_members = |p: &AttrPath| {
+            p.sub_attr.is_none()
+                && p.name.eq_ignore_ascii_case("members")
+                && p.uri
+                    .as_deref()
+                    .is_none_or(|u| u.eq_ignore_ascii_case(&view.core_schema().id))
+        };
+        let mut change = MembershipChange::default();
+        for (i, operation) in request.operations.iter().enumerate() {
+            let path = operation.path.as_ref();
+            match (operation.op, path) {
+                (PatchOp::Add, Some(PatchPath::Attr(p))) if is_members(p) => {
+                    let Some(value) = operation.value.clone() else {
+                        return Ok(None);
+                    };
+                    let coerced = coerce_attribute(
+                        def,
+                        value,
+                        tolerances,
+                        &format!("Operations[{i}] members"),
+                    )?;
+                    if !push_members(&mut change.add, coerced) {
+                        return Ok(None);
+                    }
+                }
+                (PatchOp::Add, None) => {
+                    let Some(Value::Object(obj)) = &operation.value else {
+                        return Ok(None);
+                    };
+                    let mut entries = obj.iter();
+                    let (Some((key, value)), None) = (entries.next(), entries.next()) else {
+                        return Ok(None);
+                    };
+                    if !key.eq_ignore_ascii_case("members") {
+                        return Ok(None);
+                    }
+                    let coerced = coerce_attribute(
+                        def,
+                        value.clone(),
+                        tolerances,
+                        &format!("Operations[{i}] members"),
+                    )?;
+                    if !push_members(&mut change.add, coerced) {
+                        return Ok(None);
+                    }
+                }
+                (
+                    PatchOp::Remove,
+                    Some(PatchPath::Value {
+                        path: p,
+                        filter,
+                        sub_attr: None,
+                    }),
+                ) if is_members(p) => {
+                    let Filter::Compare {
+                        path: fp,
+                        op: CompareOp::Eq,
+                        value: CompValue::String(member),
+                    } = filter
+                    else {
+                        return Ok(None);
+                    };
+                    if !(fp.uri.is_none()
+                        && fp.sub_attr.is_none()
+                        && fp.name.eq_ignore_ascii_case("value"))
+                    {
+                        return Ok(None);
+                    }
+                    change.remove.push(member.clone());
+                }
+                (PatchOp::Remove, Some(PatchPath::Attr(p)))
+                    if is_members(p) && tolerances.entra_remove_members_by_value =>
+                {
+                    let items = match &operation.value {
+                        Some(Value::Array(items)) if !items.is_empty() => items.clone(),
+                        Some(obj @ Value::Object(_)) => vec![obj.clone()],
+                        _ => return Ok(None),
+                    };
+                    for item in items {
+                        let Some(member) = item.get("value").and_then(Value::as_str) else {
+                            return Ok(None);
+                        };
+                        change.remove.push(member.to_owned());
+                    }
+                }
+                _ => return Ok(None),
+            }
+        }
+        // Order matters when one id is both added and removed: leave it to the general path.
+        let overlaps = change.add.iter().any(|m| {
+            m.get("value")
+                .and_then(Value::as_str)
+                .is_some_and(|v| change.remove.iter().any(|r| r == v))
+        });
+        if overlaps || (change.add.is_empty() && change.remove.is_empty()) {
+            return Ok(None);
+        }
+        Ok(Some(change))
+    }
+
+    /// `DELETE /{endpoint}/{id}` (RFC 7644 §3.6) per [`DeletePolicy`].
+    pub(crate) async fn remove(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        id: &str,
+        op: Operation<'_>,
+        pending: &mut PendingRevocations,
+    ) -> Result<Outcome, ScimError> {
+        let user = is_user(view);
+        let protected = &self.inner.config.protected;
+        if user && protected.ids.iter().any(|p| p == id) {
+            return Err(not_found(view, id));
+        }
+        // Protected userNames need a look at the resource; so does If-Match (compared
+        // weakly here, then passed to the store as the stored version).
+        let mut expected = None;
+        if (user && !protected.user_names.is_empty())
+            || op.if_match.is_some_and(|h| h.trim() != "*")
+        {
+            match self.inner.store.get(ctx, view, id).await? {
+                Some(r) if self.is_protected(view, &r) => return Err(not_found(view, id)),
+                Some(r) => {
+                    let version = version_of(&r);
+                    if op.if_match.is_some_and(|h| !etag_matches(h, &version)) {
+                        return Err(precondition_failed());
+                    }
+                    if op.if_match.is_some() {
+                        expected = Some(version);
+                    }
+                }
+                None => {
+                    if user {
+                        pending.deleted.push(id.to_owned());
+                    }
+                    return Err(not_found(view, id));
+                }
+            }
+        }
+        if user && self.inner.config.delete_policy == DeletePolicy::Deactivate {
+            return self
+                .deactivate(ctx, view, id, op.if_match.is_some(), pending)
+                .await;
+        }
+        match self
+            .inner
+            .store
+            .delete(ctx, view, id, expected.as_deref())
+            .await
+        {
+            Ok(()) => {
+                if user {
+                    pending.deleted.push(id.to_owned());
+                }
+                Ok(no_content(None))
+            }
+            Err(StoreError::NotFound(_)) => {
+                // The IdP may be retrying a DELETE whose revocation failed: revoke again.
+                if user {
+                    pending.deleted.push(id.to_owned());
+                }
+                Err(not_found(view, id))
+            }
+            Err(StoreError::VersionMismatch) => Err(precondition_failed()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// [`DeletePolicy::Deactivate`]: `active` = false through the CAS loop; revoked as
+    /// deleted.
+    async fn deactivate(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        id: &str,
+        had_if_match: bool,
+        pending: &mut PendingRevocations,
+    ) -> Result<Outcome, ScimError> {
+        let mut attempt = 0;
+        loop {
+            let mut resource = match self.fetch_visible(ctx, view, id).await {
+                Ok(r) => r,
+                Err(err) => {
+                    pending.deleted.push(id.to_owned());
+                    return Err(err);
+                }
+            };
+            let expected = version_of(&resource);
+            if resource.get("active") == Some(&Value::Bool(false)) {
+                pending.deleted.push(id.to_owned());
+                return Ok(no_content(Some(expected)));
+            }
+            resource
+                .attributes_mut()
+                .insert("active".into(), Value::Bool(false));
+            restamp(&mut resource);
+            match self
+                .inner
+                .store
+                .replace(ctx, view, resource, &expected)
+                .await
+            {
+                Ok(stored) => {
+                    pending.deleted.push(id.to_owned());
+                    return Ok(no_content(Some(version_of(&stored))));
+                }
+                Err(StoreError::VersionMismatch) => self.lost_race(had_if_match, &mut attempt)?,
+                Err(StoreError::NotFound(_)) => {
+                    pending.deleted.push(id.to_owned());
+                    return Err(not_found(view, id));
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+}
+
+/// Appends coerced member values; `false` when one lacks a string `value` (then the
+/// general path decides).
+fn push_members(out: &mut Vec<Value>, coerced: Value) -> bool {
+    let items = match coerced {
+        Value::Null => return true,
+        Value::Array(items) => items,
+        other => vec![other],
+    };
+    for item in items {
+        if item.get("value").and_then(Value::as_str).is_none() {
+            return false;
+        }
+        out.push(item);
+    }
+    true
+}
+
+/// Adds `$ref` (RFC 7643 §2.3.7) to a `groups`/`members` element that has a `value` and
+/// lacks one; `target` picks the resource type from the element's `type`.
+fn add_ref<'v>(
+    item: &mut Value,
+    target: impl Fn(Option<&str>) -> Option<&'v ResourceTypeView>,
+    base: &str,
+) {
+    let Value::Object(obj) = item else {
+        return;
+    };
+    if obj.contains_key("$ref") {
+        return;
+    }
+    let Some(id) = obj.get("value").and_then(Value::as_str) else {
+        return;
+    };
+    let Some(view) = target(obj.get("type").and_then(Value::as_str)) else {
+        return;
+    };
+    let reference = meta::location(base, view, id);
+    obj.insert("$ref".into(), Value::String(reference));
+}
+
+/// An `eq` filter on the first `uniqueness: server|global` string attribute that `resource`
+/// has (e.g. `userName`), to find the resource a colliding POST duplicates.
+fn unique_filter(view: &ResourceTypeView, resource: &Resource) -> Option<Filter> {
+    view.core_schema()
+        .attributes
+        .iter()
+        .filter(|d| d.uniqueness != Uniqueness::None && !d.multi_valued)
+        .find_map(|d| {
+            let value = resource.get(&d.name)?.as_str()?;
+            Some(Filter::Compare {
+                path: AttrPath::new(d.name.clone()),
+                op: CompareOp::Eq,
+                value: CompValue::String(value.to_owned()),
+            })
+        })
+}

@@ -1,0 +1,274 @@
+//! Framework-neutral HTTP request and response (RFC 7644 §3).
+//!
+//! Adapters translate their framework's request into a [`ScimRequest`] and the engine's
+//! [`ScimResponse`] back; nothing here depends on a particular `http` crate version
+//! (actix-web 4 uses `http` 0.2, axum 0.8 uses `http` 1.x).
+
+use bytes::Bytes;
+
+/// The media type of every SCIM response body (RFC 7644 §3.1, §8.1).
+pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
+
+/// HTTP methods SCIM uses (RFC 7644 §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Method {
+    /// GET: retrieve (RFC 7644 §3.4).
+    Get,
+    /// POST: create, search or bulk (RFC 7644 §3.3, §3.4.3, §3.7).
+    Post,
+    /// PUT: replace (RFC 7644 §3.5.1).
+    Put,
+    /// PATCH: modify (RFC 7644 §3.5.2).
+    Patch,
+    /// DELETE: delete (RFC 7644 §3.6).
+    Delete,
+    /// HEAD, OPTIONS or anything else; answered with 405.
+    Other,
+}
+
+impl Method {
+    /// Parses a method name (case-sensitive, as HTTP methods are; RFC 9110 §9.1).
+    pub fn from_name(name: &str) -> Method {
+        match name {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            _ => Method::Other,
+        }
+    }
+
+    /// The method name, e.g. `PATCH`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Other => "OTHER",
+        }
+    }
+}
+
+/// Request headers, with case-insensitive names (RFC 9110 §5.1).
+///
+/// Adapters copy the headers the engine reads: `authorization`, `content-type`,
+/// `content-length`, `if-match`, `if-none-match`, `accept` (copying all is fine).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    entries: Vec<(String, String)>,
+}
+
+impl Headers {
+    /// No headers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a header; the name is stored lower-case.
+    pub fn insert(&mut self, name: &str, value: impl Into<String>) {
+        self.entries.push((name.to_ascii_lowercase(), value.into()));
+    }
+
+    /// The first value of the header `name` (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every header as (lower-case name, value).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+}
+
+/// A SCIM request as the engine sees it (RFC 7644 §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScimRequest {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path below the SCIM base, percent-decoded, starting with `/`, e.g. `/Users/2819c223`.
+    pub path: String,
+    /// The raw (still percent-encoded) query string without `?`, if any.
+    pub query: Option<String>,
+    /// The request headers.
+    pub headers: Headers,
+    /// The request body.
+    pub body: Bytes,
+    /// The absolute URL of the SCIM base for this request, e.g.
+    /// `https://app.example.com/scim/v2`; the engine uses it for `Location` and
+    /// `meta.location` (RFC 7644 §3.1).
+    pub base_url: String,
+}
+
+impl ScimRequest {
+    /// A request with no query, no headers and an empty body.
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
+        Self {
+            method,
+            path: path.into(),
+            query: None,
+            headers: Headers::new(),
+            body: Bytes::new(),
+            base_url: String::new(),
+        }
+    }
+
+    /// Sets the raw query string (without `?`).
+    pub fn with_query(mut self, query: impl Into<String>) -> Self {
+        self.query = Some(query.into());
+        self
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// Sets the body.
+    pub fn with_body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Sets the absolute base URL of the SCIM service.
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+}
+
+/// A SCIM response (RFC 7644 §3): status, headers and body bytes (already serialized
+/// `application/scim+json`, or empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScimResponse {
+    /// The HTTP status code.
+    pub status: u16,
+    /// Response headers (name, value); names are lower-case.
+    pub headers: Vec<(&'static str, String)>,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl ScimResponse {
+    /// A response with the given status, no headers and no body.
+    pub fn new(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// The SCIM error response for `err` (RFC 7644 §3.12): its status, an
+    /// `application/scim+json` error body, and `WWW-Authenticate: Bearer` on 401
+    /// (RFC 6750 §3). Adapters use it for failures before the engine runs (e.g. a body over
+    /// the size limit).
+    pub fn from_error(err: &crate::error::ScimError) -> Self {
+        let body = serde_json::to_vec(&err.to_json()).unwrap_or_default();
+        let mut response =
+            ScimResponse::new(err.status()).with_header("content-type", SCIM_MEDIA_TYPE);
+        if err.status() == 401 {
+            response = response.with_header("www-authenticate", "Bearer realm=\"SCIM\"");
+        }
+        response.body = body.into();
+        response
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Parses the body as JSON (for tests and clients); `Value::Null` when empty or invalid.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Where the absolute SCIM base URL (for `Location` and `meta.location`, RFC 7644 §3.1)
+/// comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum BaseUrl {
+    /// From the request: its scheme, its `Host` header and the path the SCIM service is
+    /// mounted under (e.g. `http://127.0.0.1:8080/scim/v2`). The default.
+    #[default]
+    FromRequest,
+    /// From the request, but trusting `X-Forwarded-Proto` and `X-Forwarded-Host` as set by
+    /// a reverse proxy that terminates TLS. Only enable this behind such a proxy: otherwise
+    /// clients choose the URLs the service reports.
+    FromRequestTrustingForwardedHeaders,
+    /// A fixed base URL, e.g. `https://app.example.com/scim/v2` (recommended in production).
+    Fixed(String),
+}
+
+impl BaseUrl {
+    /// The base URL for a request that arrived over `scheme` (`http`/`https`) with these
+    /// `headers`, with SCIM mounted at `mount_path` (e.g. `/scim/v2`, or empty at the root).
+    pub fn resolve(&self, scheme: &str, headers: &Headers, mount_path: &str) -> String {
+        let mount_path = mount_path.trim_end_matches('/');
+        match self {
+            BaseUrl::Fixed(url) => url.trim_end_matches('/').to_owned(),
+            BaseUrl::FromRequest => {
+                let host = headers.get("host").unwrap_or("localhost");
+                format!("{scheme}://{host}{mount_path}")
+            }
+            BaseUrl::FromRequestTrustingForwardedHeaders => {
+                let first = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.split(',').next())
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                };
+                let scheme = first("x-forwarded-proto").unwrap_or(scheme);
+                let host = first("x-forwarded-host")
+                    .or_else(|| headers.get("host"))
+                    .unwrap_or("localhost");
+                format!("{scheme}://{host}{mount_path}")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_from_request_uses_host_and_mount_path() {
+        let mut headers = Headers::new();
+        headers.insert("Host", "app.example.com:8080");
+        headers.insert("X-Forwarded-Proto", "https");
+        assert_eq!(
+            BaseUrl::FromRequest.resolve("http", &headers, "/scim/v2/"),
+            "http://app.example.com:8080/scim/v2"
+        );
+        assert_eq!(
+            BaseUrl::FromRequestTrustingForwardedHeaders.resolve("http", &headers, "/scim/v2"),
+            "https://app.example.com:8080/scim/v2"
+        );
+        assert_eq!(
+            BaseUrl::Fixed("https://scim.example.com/v2/".into()).resolve("http", &headers, "/x"),
+            "https://scim.example.com/v2"
+        );
+    }
+}
