@@ -688,3 +688,22 @@ mod meta_and_etag {
         assert_ne!(meta::etag(&a), meta::etag(&d), "types are content");
     }
 }
+
+/// A Group with 100 000 members is checked in linear time (duplicates are found by hashing,
+/// not by comparing every pair), and exact duplicates still collapse.
+#[test]
+fn large_member_lists_dedupe_in_linear_time() {
+    let registry = scim_core::schema::SchemaRegistry::default();
+    let view = registry.resource_type("Group").unwrap();
+    let mut members: Vec<serde_json::Value> = (0..100_000)
+        .map(|i| serde_json::json!({"value": format!("user-{i}")}))
+        .collect();
+    members.push(serde_json::json!({"value": "user-7"}));
+    let body = serde_json::json!({"displayName": "Everyone", "members": members});
+    let group =
+        scim_core::Resource::from_client(view, body, &scim_core::Tolerances::default()).unwrap();
+    assert_eq!(
+        group.get("members").unwrap().as_array().unwrap().len(),
+        100_000
+    );
+}

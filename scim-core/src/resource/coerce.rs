@@ -6,6 +6,7 @@ use crate::schema::{AttributeDef, AttributeType, Mutability};
 use crate::tolerance::Tolerances;
 use chrono::{DateTime, NaiveDateTime};
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 
 /// Checks and canonicalizes one attribute value against its definition (RFC 7643 §2.1–§2.4):
 /// sub-attribute names in schema case, types right (with `tolerances` applied, e.g. string
@@ -75,6 +76,10 @@ pub fn coerce_attribute(
         other => vec![other],
     };
     let mut out: Vec<Value> = Vec::with_capacity(items.len());
+    // Exact duplicates collapse (RFC 7643 §2.4). A linear check is cheapest for the usual
+    // handful of values; past that, hash the canonical JSON (object keys are ordered) so a
+    // 100 000-member group stays O(n).
+    let mut seen = (items.len() > SMALL_MULTI_VALUED).then(HashSet::new);
     for item in items {
         if item.is_array() {
             return Err(ScimError::InvalidValue(format!(
@@ -83,7 +88,14 @@ pub fn coerce_attribute(
             )));
         }
         let coerced = coerce_single(def, item, tolerances, path)?;
-        if coerced.is_null() || out.contains(&coerced) {
+        if coerced.is_null() {
+            continue;
+        }
+        let duplicate = match seen.as_mut() {
+            Some(seen) => !seen.insert(coerced.to_string()),
+            None => out.contains(&coerced),
+        };
+        if duplicate {
             continue;
         }
         out.push(coerced);
@@ -94,6 +106,9 @@ pub fn coerce_attribute(
     }
     Ok(Value::Array(out))
 }
+
+/// Up to this many values, duplicates are found by comparing values directly.
+const SMALL_MULTI_VALUED: usize = 16;
 
 /// Applies RFC 7643 §2.4 "primary" to coerced elements: if several have `primary: true`,
 /// the last keeps it and the others get `primary: false`.
