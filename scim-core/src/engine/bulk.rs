@@ -272,7 +272,7 @@ fn parse_operation(index: usize, op: Value) -> BulkOperation {
                 )),
                 Some(other) => problems.push(format!(
                     "`data` must be a JSON object, not {}",
-                    type_name(&other)
+                    crate::resource::kind(&other)
                 )),
             }
         }
@@ -294,17 +294,6 @@ fn parse_operation(index: usize, op: Value) -> BulkOperation {
         collect_refs(data, &mut parsed.refs);
     }
     parsed
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn push_unique(refs: &mut Vec<String>, id: &str) {

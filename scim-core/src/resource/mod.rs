@@ -631,7 +631,8 @@ fn unknown_attribute(name: &str) -> ScimError {
     ScimError::InvalidSyntax(format!("unknown attribute `{name}`"))
 }
 
-fn kind(value: &Value) -> &'static str {
+/// How a JSON value's type reads in an error detail ("a string", "an array", …).
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
