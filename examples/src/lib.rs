@@ -20,8 +20,15 @@ use scim_axum::scim_core::{
 };
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
+
+/// The repository README: its Rust code blocks are compiled and run as doc tests of this
+/// crate (`cargo test -p scim-examples --doc`), so the README's examples stay correct.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 
 /// The one tenant of the example (every SCIM token belongs to it).
 pub const TENANT: &str = "default";
@@ -272,6 +279,7 @@ pub fn init_tracing() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

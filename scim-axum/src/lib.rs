@@ -78,11 +78,9 @@ impl ScimRouter {
         S: Clone + Send + Sync + 'static,
     {
         let state = Arc::new(self);
-        // The fallback also catches the mount root with a trailing slash (`/scim/v2/`).
         Router::new()
             .route("/", any(handle))
             .route("/{*path}", any(handle))
-            .fallback(handle)
             .with_state(state)
     }
 }

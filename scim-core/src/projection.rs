@@ -407,3 +407,175 @@ fn split_urn<'n>(name: &'n str, view: &ResourceTypeView) -> Option<(Option<&'n s
     }
     None
 }
+
+/// One top-level member of a resource being written by [`Projection::write_object`]:
+/// still JSON text (straight from storage) or a value.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Member<'a> {
+    /// A JSON value as text, copied unchanged when the projection keeps it whole.
+    Raw(&'a serde_json::value::RawValue),
+    /// A parsed value.
+    Value(&'a Value),
+    /// A JSON object as text with one string member set (added or replaced), e.g. `meta`
+    /// with this request's `location`.
+    RawWith(&'a serde_json::value::RawValue, &'a str, &'a str),
+}
+
+/// Writes `key` as a JSON string; keys that need no escaping are copied.
+fn write_key(out: &mut Vec<u8>, key: &str) -> Result<(), serde_json::Error> {
+    if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.push(b'"');
+        Ok(())
+    } else {
+        serde_json::to_writer(&mut *out, key)
+    }
+}
+
+/// Writes a raw JSON object with the string member `key` set to `value` (in key order
+/// when the object's keys are sorted); `None` if `raw` is not such an object.
+fn write_raw_with(
+    out: &mut Vec<u8>,
+    raw: &serde_json::value::RawValue,
+    key: &str,
+    value: &str,
+) -> Result<bool, serde_json::Error> {
+    let Some(members) = raw_members(raw.get()) else {
+        return Ok(false);
+    };
+    out.push(b'{');
+    let mut done = false;
+    let mut first = true;
+    let mut put = |out: &mut Vec<u8>, k: &str, v: Option<&serde_json::value::RawValue>| {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_key(out, k)?;
+        out.push(b':');
+        match v {
+            Some(v) => out.extend_from_slice(v.get().as_bytes()),
+            None => serde_json::to_writer(&mut *out, value)?,
+        }
+        Ok::<(), serde_json::Error>(())
+    };
+    for (k, v) in members {
+        if !done && k >= key {
+            put(out, key, None)?;
+            done = true;
+            if k == key {
+                continue;
+            }
+        }
+        put(out, k, Some(v))?;
+    }
+    if !done {
+        put(out, key, None)?;
+    }
+    out.push(b'}');
+    Ok(true)
+}
+
+/// The top-level members of a JSON object as text, in document order, without parsing the
+/// values (`None` when `text` is not a JSON object whose keys need no unescaping).
+pub(crate) fn raw_members(text: &str) -> Option<Vec<(&str, &serde_json::value::RawValue)>> {
+    struct Entries<'a>(Vec<(&'a str, &'a serde_json::value::RawValue)>);
+    impl<'de> serde::Deserialize<'de> for Entries<'de> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> serde::de::Visitor<'de> for Visitor {
+                type Value = Entries<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Self::Value, A::Error> {
+                    let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                    while let Some(entry) =
+                        map.next_entry::<&'de str, &'de serde_json::value::RawValue>()?
+                    {
+                        out.push(entry);
+                    }
+                    Ok(Entries(out))
+                }
+            }
+            d.deserialize_map(Visitor)
+        }
+    }
+    serde_json::from_str::<Entries<'_>>(text).ok().map(|e| e.0)
+}
+
+impl Projection {
+    /// Writes the projection of an object given as its top-level members (in output order,
+    /// keys unique) as JSON to `out`: members kept whole are copied as they are (raw text
+    /// is not re-parsed), members with sub-attribute rules are projected as
+    /// [`Projection::apply`] does. The output equals serializing `apply` of the same object
+    /// when the members come in key order.
+    pub(crate) fn write_object<'a>(
+        &self,
+        out: &mut Vec<u8>,
+        members: impl IntoIterator<Item = (&'a str, Member<'a>)>,
+    ) -> Result<(), serde_json::Error> {
+        let top = &self.top;
+        out.push(b'{');
+        let mut first = true;
+        for (key, member) in members {
+            let rule = top
+                .rules
+                .binary_search_by(|(k, _)| k.as_str().cmp(key))
+                .ok()
+                .map(|i| &top.rules[i].1);
+            let projected;
+            let member = match rule {
+                None if !top.keep_unknown => continue,
+                None | Some(Rule::Whole) => member,
+                Some(Rule::Omit) => continue,
+                Some(Rule::Subs(level)) => {
+                    let parsed;
+                    let value = match member {
+                        Member::Value(v) => v,
+                        Member::Raw(raw) => {
+                            parsed = serde_json::from_str::<Value>(raw.get())?;
+                            &parsed
+                        }
+                        Member::RawWith(raw, k, v) => {
+                            let mut value = serde_json::from_str::<Value>(raw.get())?;
+                            if let Value::Object(m) = &mut value {
+                                m.insert(k.to_owned(), Value::String(v.to_owned()));
+                            }
+                            parsed = value;
+                            &parsed
+                        }
+                    };
+                    match level.apply_value(value) {
+                        Some(v) => {
+                            projected = v;
+                            Member::Value(&projected)
+                        }
+                        None => continue,
+                    }
+                }
+            };
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            write_key(out, key)?;
+            out.push(b':');
+            match member {
+                Member::Raw(raw) => out.extend_from_slice(raw.get().as_bytes()),
+                Member::Value(v) => serde_json::to_writer(&mut *out, v)?,
+                Member::RawWith(raw, k, v) => {
+                    if !write_raw_with(out, raw, k, v)? {
+                        out.extend_from_slice(raw.get().as_bytes());
+                    }
+                }
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}

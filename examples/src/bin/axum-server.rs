@@ -2,14 +2,16 @@
 //!
 //! `cargo run --release -p scim-examples -- --listen 127.0.0.1:8080 --token s3cr3t`
 
-use axum::Router;
 use axum::body::Bytes;
+use axum::extract::Request;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Router, ServiceExt};
 use clap::Parser;
 use scim_examples::{AppError, DemoApp, Options, announce, init_tracing};
+use tower_http::normalize_path::NormalizePathLayer;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,7 +26,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nest("/scim/v2", scim_axum::router(app.engine.clone()));
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     announce("axum", listener.local_addr()?, &tokens, generated);
-    axum::serve(listener, router)
+    // axum 0.8 routes a nested router's root only as `/scim/v2`; answer `/scim/v2/` too.
+    let app = tower::Layer::layer(&NormalizePathLayer::trim_trailing_slash(), router);
+    axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("shutting down");

@@ -19,7 +19,7 @@
 //! `failOnErrors` (RFC 7644 §3.7.3): after that many failed operations, the remaining ones
 //! are not run and do not appear in the response.
 
-use super::{Operation, Outcome, PendingRevocations, ScimEngine};
+use super::{Body, Operation, Outcome, PendingRevocations, ScimEngine};
 use crate::context::RequestContext;
 use crate::error::ScimError;
 use crate::http::Method;
@@ -55,10 +55,10 @@ pub(crate) async fn bulk(
     let results = run(&request, &ctx.base_url, &mut executor).await;
     Ok(Outcome {
         status: 200,
-        body: Some(json!({
+        body: Some(Body::Json(json!({
             "schemas": [BULK_RESPONSE_SCHEMA],
             "Operations": results,
-        })),
+        }))),
         location: None,
         version: None,
     })
@@ -541,9 +541,10 @@ async fn run_one(
     let outcome = match outcome {
         Ok(outcome) if outcome.status < 400 => outcome,
         Ok(outcome) => {
-            let response = outcome
-                .body
-                .unwrap_or_else(|| ScimError::Internal("the operation failed".into()).to_json());
+            let response = outcome.body.map_or_else(
+                || ScimError::Internal("the operation failed".into()).to_json(),
+                Body::into_json,
+            );
             return failure(op, outcome.status, response, Some(&path), base);
         }
         Err(err) => return fail(err, Some(&path)),
@@ -582,20 +583,14 @@ async fn run_one(
 /// The id of the resource a POST created: the body's `id`, else the last segment of
 /// `Location`.
 fn created_id(outcome: &Outcome) -> Option<String> {
-    outcome
-        .body
-        .as_ref()
-        .and_then(|b| b.get("id"))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .or_else(|| {
-            outcome
-                .location
-                .as_deref()
-                .and_then(|l| l.rsplit('/').next())
-                .filter(|id| !id.is_empty())
-                .map(str::to_owned)
-        })
+    outcome.body_id().or_else(|| {
+        outcome
+            .location
+            .as_deref()
+            .and_then(|l| l.rsplit('/').next())
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+    })
 }
 
 /// A failed operation's result: `status` as a string and the SCIM error as `response`
@@ -673,7 +668,7 @@ mod tests {
             Ok(match op.method {
                 Method::Post => Outcome {
                     status: 201,
-                    body: Some(json!({"id": format!("id{n}")})),
+                    body: Some(json!({"id": format!("id{n}")}).into()),
                     location: Some(format!("{BASE}{}/id{n}", op.path)),
                     version: Some(format!("W/\"v{n}\"")),
                 },
@@ -685,7 +680,7 @@ mod tests {
                 },
                 _ => Outcome {
                     status: 200,
-                    body: Some(json!({})),
+                    body: Some(json!({}).into()),
                     location: Some(format!("{BASE}{}", op.path)),
                     version: Some(format!("W/\"v{n}\"")),
                 },

@@ -20,14 +20,13 @@
 //! [`EngineConfig::max_results`]: super::EngineConfig::max_results
 //! [`EngineConfig::protected`]: super::EngineConfig::protected
 
-use super::{Outcome, ScimEngine};
+use super::{Body, Outcome, ScimEngine};
 use crate::context::RequestContext;
 use crate::error::ScimError;
-use crate::projection::Projection;
 use crate::schema::{ResourceTypeView, USER_SCHEMA};
 use crate::store::{Page, Query, Sort, SortOrder, StoreError};
 use scim_filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 /// The ListResponse message schema (RFC 7644 §3.4.2).
 pub(crate) const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -73,11 +72,6 @@ impl QueryParams {
         ["attributes", "excludedAttributes"]
             .iter()
             .any(|n| self.get(n).is_some_and(|v| !v.trim().is_empty()))
-    }
-
-    /// The projection for `view` from `attributes` / `excludedAttributes`.
-    pub(crate) fn projection(&self, view: &ResourceTypeView) -> Result<Projection, ScimError> {
-        Projection::parse(self.get("attributes"), self.get("excludedAttributes"), view)
     }
 }
 
@@ -253,12 +247,6 @@ impl ListParams {
         }
         Ok(params)
     }
-
-    /// The projection for `view` from `attributes` / `excludedAttributes`
-    /// (RFC 7644 §3.4.2.5).
-    fn projection(&self, view: &ResourceTypeView) -> Result<Projection, ScimError> {
-        Projection::parse(self.attributes.as_deref(), self.excluded.as_deref(), view)
-    }
 }
 
 /// The parsed, resource-type-independent part of a list request.
@@ -361,7 +349,11 @@ impl ScimEngine {
         params: &ListParams,
     ) -> Result<Outcome, ScimError> {
         let prepared = prepare(params, self.inner.config.max_results)?;
-        let projection = params.projection(view)?;
+        let projection = self.projection_for(
+            view,
+            params.attributes.as_deref(),
+            params.excluded.as_deref(),
+        )?;
         let filter = self.store_filter(view, prepared.filter.as_ref());
         let query = Query {
             view,
@@ -372,23 +364,17 @@ impl ScimEngine {
         let page = self
             .inner
             .store
-            .query(ctx, &query)
+            .query_json(ctx, &query)
             .await
             .map_err(|err| match err {
                 StoreError::InvalidCursor(detail) => ScimError::InvalidCursor(detail),
                 other => other.into(),
             })?;
-        let resources: Vec<Value> = page
-            .resources
-            .into_iter()
-            .map(|r| self.render(ctx, view, r, &projection))
-            .collect();
-        Ok(list_response(
-            &prepared.page,
-            page.total_results,
-            page.next_cursor,
-            resources,
-        ))
+        let mut list = ListWriter::new();
+        for stored in page.resources {
+            list.push(|out| self.write_stored(ctx, view, stored, &projection, out))?;
+        }
+        Ok(list.finish(&prepared.page, page.total_results, page.next_cursor))
     }
 
     /// `GET /` and `POST /.search` (RFC 7644 §3.4.2.1, §3.4.3): every resource type in
@@ -409,9 +395,13 @@ impl ScimEngine {
         let mut skip = start_index - 1;
         let mut need = count;
         let mut total = 0usize;
-        let mut resources = Vec::new();
+        let mut list = ListWriter::new();
         for view in self.inner.registry.resource_types() {
-            let projection = params.projection(view)?;
+            let projection = self.projection_for(
+                view,
+                params.attributes.as_deref(),
+                params.excluded.as_deref(),
+            )?;
             let filter = self.store_filter(view, prepared.filter.as_ref());
             let query = Query {
                 view,
@@ -422,43 +412,64 @@ impl ScimEngine {
                     count: need,
                 },
             };
-            let page = self.inner.store.query(ctx, &query).await?;
+            let page = self.inner.store.query_json(ctx, &query).await?;
             total += page.total_results;
             need = need.saturating_sub(page.resources.len());
             skip = skip.saturating_sub(page.total_results);
-            resources.extend(
-                page.resources
-                    .into_iter()
-                    .map(|r| self.render(ctx, view, r, &projection)),
-            );
+            for stored in page.resources {
+                list.push(|out| self.write_stored(ctx, view, stored, &projection, out))?;
+            }
         }
-        Ok(list_response(&prepared.page, total, None, resources))
+        Ok(list.finish(&prepared.page, total, None))
     }
 }
 
-/// A ListResponse (RFC 7644 §3.4.2; RFC 9865 for cursor pages).
-fn list_response(
-    page: &Page,
-    total: usize,
-    next_cursor: Option<String>,
-    resources: Vec<Value>,
-) -> Outcome {
-    let mut body = Map::new();
-    body.insert("schemas".into(), json!([LIST_RESPONSE_SCHEMA]));
-    body.insert("totalResults".into(), json!(total));
-    if let Page::Index { start_index, .. } = page {
-        body.insert("startIndex".into(), json!(start_index));
+/// A ListResponse (RFC 7644 §3.4.2; RFC 9865 for cursor pages) written as its resources
+/// are rendered; members in key order, as a serialized `Map` has them.
+struct ListWriter {
+    out: Vec<u8>,
+    items: usize,
+}
+
+impl ListWriter {
+    fn new() -> Self {
+        let mut out = Vec::with_capacity(1024);
+        out.extend_from_slice(br#"{"Resources":["#);
+        Self { out, items: 0 }
     }
-    body.insert("itemsPerPage".into(), json!(resources.len()));
-    if let (Page::Cursor { .. }, Some(next)) = (page, next_cursor) {
-        body.insert("nextCursor".into(), Value::String(next));
+
+    /// Appends one resource, written by `write`.
+    fn push(
+        &mut self,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), ScimError>,
+    ) -> Result<(), ScimError> {
+        if self.items > 0 {
+            self.out.push(b',');
+        }
+        self.items += 1;
+        write(&mut self.out)
     }
-    body.insert("Resources".into(), Value::Array(resources));
-    Outcome {
-        status: 200,
-        body: Some(Value::Object(body)),
-        location: None,
-        version: None,
+
+    fn finish(mut self, page: &Page, total: usize, next_cursor: Option<String>) -> Outcome {
+        use std::io::Write as _;
+        let out = &mut self.out;
+        // Writing to a Vec cannot fail.
+        let _ = write!(out, r#"],"itemsPerPage":{}"#, self.items);
+        if let (Page::Cursor { .. }, Some(next)) = (page, next_cursor) {
+            out.extend_from_slice(br#","nextCursor":"#);
+            let _ = serde_json::to_writer(&mut *out, &next);
+        }
+        let _ = write!(out, r#","schemas":["{LIST_RESPONSE_SCHEMA}"]"#);
+        if let Page::Index { start_index, .. } = page {
+            let _ = write!(out, r#","startIndex":{start_index}"#);
+        }
+        let _ = write!(out, r#","totalResults":{total}}}"#);
+        Outcome {
+            status: 200,
+            body: Some(Body::Raw(self.out)),
+            location: None,
+            version: None,
+        }
     }
 }
 

@@ -55,13 +55,16 @@ use crate::auth::Authenticator;
 use crate::context::RequestContext;
 use crate::error::ScimError;
 use crate::http::{Headers, Method, SCIM_MEDIA_TYPE, ScimRequest, ScimResponse};
+use crate::projection::Projection;
 use crate::revoke::{RevocationReason, TokenRevoker};
+use crate::schema::ResourceTypeView;
 use crate::schema::SchemaRegistry;
 use crate::store::Store;
 use crate::tolerance::Tolerances;
 use list::{ListParams, QueryParams};
 use route::Route;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// What DELETE of a User does (a host policy).
@@ -187,6 +190,8 @@ pub struct ScimEngine {
 
 struct Inner {
     registry: SchemaRegistry,
+    /// The projection without `attributes` / `excludedAttributes`, per resource type name.
+    default_projections: Vec<(String, Projection)>,
     store: Arc<dyn Store>,
     revoker: Arc<dyn TokenRevoker>,
     authenticator: Arc<dyn Authenticator>,
@@ -399,11 +404,7 @@ impl ScimEngine {
         };
         let result = self.run(ctx, route, op, pending).await;
         let id = id.or_else(|| match &result {
-            Ok(Outcome {
-                status: 201,
-                body: Some(body),
-                ..
-            }) => body.get("id").and_then(Value::as_str).map(str::to_owned),
+            Ok(outcome @ Outcome { status: 201, .. }) => outcome.body_id(),
             _ => None,
         });
         audit(ctx, name, route.resource_type(), id.as_deref(), &result);
@@ -528,10 +529,46 @@ impl ScimEngine {
         };
         Ok(Outcome {
             status: 200,
-            body: Some(body),
+            body: Some(Body::Json(body)),
             location: None,
             version: None,
         })
+    }
+
+    /// The projection for `view` from `attributes` / `excludedAttributes`; without them,
+    /// the resource type's default projection, built once.
+    pub(crate) fn projection_for(
+        &self,
+        view: &ResourceTypeView,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Cow<'_, Projection>, ScimError> {
+        let absent = |p: Option<&str>| p.is_none_or(|p| p.trim().is_empty());
+        if absent(attributes) && absent(excluded) {
+            let name = &view.resource_type.name;
+            if let Some((_, projection)) = self
+                .inner
+                .default_projections
+                .iter()
+                .find(|(n, _)| n == name)
+            {
+                return Ok(Cow::Borrowed(projection));
+            }
+        }
+        Projection::parse(attributes, excluded, view).map(Cow::Owned)
+    }
+
+    /// [`projection_for`](Self::projection_for) from a request's query parameters.
+    pub(crate) fn projection(
+        &self,
+        view: &ResourceTypeView,
+        params: &QueryParams,
+    ) -> Result<Cow<'_, Projection>, ScimError> {
+        self.projection_for(
+            view,
+            params.get("attributes"),
+            params.get("excludedAttributes"),
+        )
     }
 }
 
@@ -598,8 +635,12 @@ fn parse_body(headers: &Headers, body: &[u8]) -> Result<Option<Value>, ScimError
 /// A successful outcome as a response: the body serialized once, `Location` and `ETag`.
 fn outcome_response(outcome: Outcome) -> ScimResponse {
     let mut response = ScimResponse::new(outcome.status);
-    if let Some(body) = &outcome.body {
-        match serde_json::to_vec(body) {
+    if let Some(body) = outcome.body {
+        let bytes = match body {
+            Body::Raw(bytes) => Ok(bytes),
+            Body::Json(value) => serde_json::to_vec(&value),
+        };
+        match bytes {
             Ok(bytes) => {
                 response = response.with_header("content-type", SCIM_MEDIA_TYPE);
                 response.body = bytes.into();
@@ -679,8 +720,19 @@ impl EngineBuilder {
         let revoker = self.revoker.ok_or_else(|| {
             BuildError("no token revoker: call .revoker(…) (NoSessionsToRevoke if the host keeps no sessions)".into())
         })?;
+        let default_projections = self
+            .registry
+            .resource_types()
+            .map(|view| {
+                (
+                    view.resource_type.name.clone(),
+                    Projection::default_for(view),
+                )
+            })
+            .collect();
         Ok(ScimEngine {
             inner: Arc::new(Inner {
+                default_projections,
                 registry: self.registry,
                 store: self.store,
                 revoker,
@@ -708,16 +760,54 @@ pub(crate) struct Operation<'a> {
     pub(crate) body: Option<Value>,
 }
 
+/// A response body: a JSON value, or JSON already written (rendered resources and
+/// ListResponses are written straight from stored text).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Body {
+    Json(Value),
+    Raw(Vec<u8>),
+}
+
+impl From<Value> for Body {
+    fn from(value: Value) -> Self {
+        Body::Json(value)
+    }
+}
+
+impl Body {
+    /// The body as a JSON value (parses a written body).
+    pub(crate) fn into_json(self) -> Value {
+        match self {
+            Body::Json(v) => v,
+            Body::Raw(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+}
+
 /// The result of one [`Operation`].
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Outcome {
     pub(crate) status: u16,
     /// The response body (a resource, a ListResponse, …), if any.
-    pub(crate) body: Option<Value>,
+    pub(crate) body: Option<Body>,
     /// `Location` for 201 (and the resource's `meta.location`).
     pub(crate) location: Option<String>,
     /// `ETag` (the resource's `meta.version`).
     pub(crate) version: Option<String>,
+}
+
+impl Outcome {
+    /// The `id` member of the body, if any.
+    pub(crate) fn body_id(&self) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Id {
+            id: Option<String>,
+        }
+        match self.body.as_ref()? {
+            Body::Json(v) => v.get("id").and_then(Value::as_str).map(str::to_owned),
+            Body::Raw(bytes) => serde_json::from_slice::<Id>(bytes).ok()?.id,
+        }
+    }
 }
 
 /// Users whose tokens must be revoked before the response is sent; collected across the
@@ -746,7 +836,19 @@ impl PendingRevocations {
                 continue;
             }
             revoker.revoke(ctx, &ids, reason).await.map_err(|err| {
-                tracing::error!(tenant = ctx.tenant(), reason = reason.as_str(), count = ids.len(), error = %err, "token revocation failed");
+                // The operation's own audit event was written before revocation ran; this
+                // one records that the request as a whole failed.
+                tracing::error!(
+                    target: "scim::audit",
+                    tenant = ctx.tenant(),
+                    operation = "revoke",
+                    reason = reason.as_str(),
+                    count = ids.len(),
+                    outcome = "error",
+                    status = 503u16,
+                    error = %err,
+                    "token revocation failed"
+                );
                 ScimError::Unavailable(
                     "revoking the user's sessions failed; the change is saved, retry the request to complete the revocation".into(),
                 )

@@ -15,15 +15,17 @@
 //! [`EngineConfig::max_write_retries`]: super::EngineConfig::max_write_retries
 
 use super::list::QueryParams;
-use super::{DeletePolicy, DuplicatePolicy, Operation, Outcome, PendingRevocations, ScimEngine};
+use super::{
+    Body, DeletePolicy, DuplicatePolicy, Operation, Outcome, PendingRevocations, ScimEngine,
+};
 use crate::context::RequestContext;
 use crate::error::ScimError;
 use crate::meta;
 use crate::patch::{PatchOp, PatchRequest, patch_resource};
-use crate::projection::Projection;
+use crate::projection::{Member, Projection, raw_members};
 use crate::resource::{Resource, coerce_attribute};
 use crate::schema::{AttributeType, GROUP_SCHEMA, ResourceTypeView, USER_SCHEMA, Uniqueness};
-use crate::store::{MembershipChange, Page, Query, StoreError};
+use crate::store::{MembershipChange, Page, Query, StoreError, StoredJson};
 use chrono::Utc;
 use scim_filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath};
 use serde_json::{Map, Value};
@@ -85,7 +87,7 @@ fn version_of(resource: &Resource) -> String {
 }
 
 /// Outcome of a single resource (200, 201).
-fn single(status: u16, body: Value, version: String, location: Option<String>) -> Outcome {
+fn single(status: u16, body: Body, version: String, location: Option<String>) -> Outcome {
     Outcome {
         status,
         body: Some(body),
@@ -164,41 +166,130 @@ impl ScimEngine {
     }
 
     /// A resource as the client sees it (RFC 7644 §3.4.1): `meta.location` under this
-    /// request's base URL, `$ref` on `groups` and `members` elements, then projected.
+    /// request's base URL, `$ref` on `groups` and `members` elements, then projected;
+    /// serialized.
     pub(crate) fn render(
         &self,
         ctx: &RequestContext,
         view: &ResourceTypeView,
-        mut resource: Resource,
+        resource: Resource,
         projection: &Projection,
-    ) -> Value {
+    ) -> Result<Body, ScimError> {
+        let stored = StoredJson::from_resource(resource)?;
+        self.render_stored(ctx, view, stored, projection)
+    }
+
+    /// [`render`](Self::render) from stored JSON text: members the projection keeps whole
+    /// are copied as text, only `meta` (for `location`) and derived values are parsed.
+    pub(crate) fn render_stored(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        stored: StoredJson,
+        projection: &Projection,
+    ) -> Result<Body, ScimError> {
+        let mut out = Vec::with_capacity(stored.text.len() + 256);
+        self.write_stored(ctx, view, stored, projection, &mut out)?;
+        Ok(Body::Raw(out))
+    }
+
+    /// Writes a rendered resource to `out` (see [`render_stored`](Self::render_stored)).
+    pub(crate) fn write_stored(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        stored: StoredJson,
+        projection: &Projection,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ScimError> {
+        let StoredJson { text, mut derived } = stored;
+        let Some(members) = raw_members(&text) else {
+            // Not plain compact JSON (e.g. escaped keys): parse it.
+            let mut map: Map<String, Value> = serde_json::from_str(&text)
+                .map_err(|e| ScimError::Internal(format!("a stored resource is not JSON: {e}")))?;
+            map.extend(derived);
+            let mut resource = Resource::from_map(map);
+            let meta_location = resource
+                .id()
+                .map(|id| meta::location(&ctx.base_url, view, id));
+            let attrs = resource.attributes_mut();
+            if let (Some(location), Some(Value::Object(m))) = (meta_location, attrs.get_mut("meta"))
+            {
+                m.insert("location".into(), Value::String(location));
+            }
+            let mut pairs: Vec<(String, Value)> = Vec::new();
+            for key in ["groups", "members"] {
+                if let Some(v) = attrs.remove(key) {
+                    pairs.push((key.to_owned(), v));
+                }
+            }
+            self.add_refs(ctx, view, &mut pairs);
+            attrs.extend(pairs);
+            serde_json::to_writer(&mut *out, &projection.to_json(&resource))
+                .map_err(|e| ScimError::Internal(format!("serializing a response failed: {e}")))?;
+            return Ok(());
+        };
+        let location =
+            member_str(&members, "id").map(|id| meta::location(&ctx.base_url, view, &id));
+        self.add_refs(ctx, view, &mut derived);
+        derived.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut merged: Vec<(&str, Member<'_>)> = Vec::with_capacity(members.len() + derived.len());
+        let mut extra = derived.iter().peekable();
+        for (key, raw) in &members {
+            while let Some((k, v)) = extra.next_if(|(k, _)| k.as_str() < *key) {
+                merged.push((k.as_str(), Member::Value(v)));
+            }
+            if extra.peek().is_some_and(|(k, _)| k.as_str() == *key) {
+                continue;
+            }
+            match (&location, *key == "meta") {
+                (Some(location), true) => {
+                    merged.push((key, Member::RawWith(raw, "location", location)));
+                }
+                _ => merged.push((key, Member::Raw(raw))),
+            }
+        }
+        merged.extend(extra.map(|(k, v)| (k.as_str(), Member::Value(v))));
+        projection
+            .write_object(out, merged)
+            .map_err(|e| ScimError::Internal(format!("serializing a response failed: {e}")))
+    }
+
+    /// Adds `$ref` to the elements of `groups` and `members` (RFC 7643 §4.1.2, §4.2).
+    fn add_refs(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        derived: &mut [(String, Value)],
+    ) {
         let base = ctx.base_url.as_str();
         let registry = &self.inner.registry;
-        let users = registry
-            .resource_types()
-            .find(|v| v.core_schema().id.eq_ignore_ascii_case(USER_SCHEMA));
-        let groups = registry
-            .resource_types()
-            .find(|v| v.core_schema().id.eq_ignore_ascii_case(GROUP_SCHEMA));
         let has_ref = |attr: &str| {
             view.core_schema()
                 .attribute(attr)
                 .is_some_and(|d| d.sub_attribute("$ref").is_some())
         };
-        let location = resource.id().map(|id| meta::location(base, view, id));
-        let attrs = resource.attributes_mut();
-        if let (Some(location), Some(Value::Object(m))) = (location, attrs.get_mut("meta")) {
-            m.insert("location".into(), Value::String(location));
-        }
-        if let (Some(group_view), true) = (groups, has_ref("groups")) {
-            if let Some(Value::Array(items)) = attrs.get_mut("groups") {
+        for (key, value) in derived.iter_mut() {
+            let Value::Array(items) = value else {
+                continue;
+            };
+            if key == "groups" && has_ref("groups") {
+                let Some(group_view) = registry
+                    .resource_types()
+                    .find(|v| v.core_schema().id.eq_ignore_ascii_case(GROUP_SCHEMA))
+                else {
+                    continue;
+                };
                 for item in items {
                     add_ref(item, |_| Some(group_view), base);
                 }
-            }
-        }
-        if has_ref("members") {
-            if let Some(Value::Array(items)) = attrs.get_mut("members") {
+            } else if key == "members" && has_ref("members") {
+                let users = registry
+                    .resource_types()
+                    .find(|v| v.core_schema().id.eq_ignore_ascii_case(USER_SCHEMA));
+                let groups = registry
+                    .resource_types()
+                    .find(|v| v.core_schema().id.eq_ignore_ascii_case(GROUP_SCHEMA));
                 for item in items {
                     add_ref(
                         item,
@@ -211,7 +302,51 @@ impl ScimEngine {
                 }
             }
         }
-        projection.to_json(&resource)
+    }
+
+    /// The resource as stored JSON, if it exists and is visible (not protected), with its
+    /// version (`meta.version`).
+    async fn fetch_visible_json(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        id: &str,
+    ) -> Result<(StoredJson, String), ScimError> {
+        let protected = &self.inner.config.protected;
+        if is_user(view) && protected.ids.iter().any(|p| p == id) {
+            return Err(not_found(view, id));
+        }
+        let Some(stored) = self.inner.store.get_json(ctx, view, id).await? else {
+            return Err(not_found(view, id));
+        };
+        let members = raw_members(&stored.text);
+        let quick = members.as_ref().and_then(|m| {
+            let version = m
+                .iter()
+                .find(|(k, _)| *k == "meta")
+                .and_then(|(_, raw)| serde_json::from_str::<MetaVersion>(raw.get()).ok())?
+                .version?;
+            let visible = !is_user(view)
+                || (protected.ids.is_empty() && protected.user_names.is_empty())
+                || !(member_str(m, "id").is_some_and(|i| protected.ids.contains(&i))
+                    || member_str(m, "userName").is_some_and(|n| self.is_protected_name(&n)));
+            Some((visible, version))
+        });
+        match quick {
+            Some((true, version)) => Ok((stored, version)),
+            Some((false, _)) => Err(not_found(view, id)),
+            None => {
+                // Unusual text or no stored version: the general way.
+                let map: Map<String, Value> = serde_json::from_str(&stored.text).map_err(|e| {
+                    ScimError::Internal(format!("a stored resource is not JSON: {e}"))
+                })?;
+                let resource = Resource::from_map(map);
+                if self.is_protected(view, &resource) {
+                    return Err(not_found(view, id));
+                }
+                Ok((stored, version_of(&resource)))
+            }
+        }
     }
 
     /// `GET /{endpoint}/{id}` (RFC 7644 §3.4.1) with `If-None-Match` (§3.14).
@@ -223,9 +358,8 @@ impl ScimEngine {
         op: &Operation<'_>,
     ) -> Result<Outcome, ScimError> {
         let params = QueryParams::parse(op.query)?;
-        let projection = params.projection(view)?;
-        let resource = self.fetch_visible(ctx, view, id).await?;
-        let version = version_of(&resource);
+        let projection = self.projection(view, &params)?;
+        let (stored, version) = self.fetch_visible_json(ctx, view, id).await?;
         if op.if_none_match.is_some_and(|h| etag_matches(h, &version)) {
             return Ok(Outcome {
                 status: 304,
@@ -236,7 +370,7 @@ impl ScimEngine {
         }
         Ok(single(
             200,
-            self.render(ctx, view, resource, &projection),
+            self.render_stored(ctx, view, stored, &projection)?,
             version,
             None,
         ))
@@ -250,7 +384,7 @@ impl ScimEngine {
         op: Operation<'_>,
     ) -> Result<Outcome, ScimError> {
         let params = QueryParams::parse(op.query)?;
-        let projection = params.projection(view)?;
+        let projection = self.projection(view, &params)?;
         let body = op.body.ok_or_else(|| missing_body("POST"))?;
         let mut resource = Resource::from_client(view, body, &self.inner.config.tolerances)?;
         self.reserved(view, &resource)?;
@@ -263,7 +397,7 @@ impl ScimEngine {
                 let location = created
                     .id()
                     .map(|id| meta::location(&ctx.base_url, view, id));
-                let body = self.render(ctx, view, created, &projection);
+                let body = self.render(ctx, view, created, &projection)?;
                 Ok(single(201, body, version, location))
             }
             Err(StoreError::Uniqueness(detail)) => {
@@ -285,7 +419,7 @@ impl ScimEngine {
                                 let location = existing
                                     .id()
                                     .map(|id| meta::location(&ctx.base_url, view, id));
-                                let body = self.render(ctx, view, existing, &projection);
+                                let body = self.render(ctx, view, existing, &projection)?;
                                 return Ok(single(200, body, version, location));
                             }
                         }
@@ -307,7 +441,7 @@ impl ScimEngine {
         pending: &mut PendingRevocations,
     ) -> Result<Outcome, ScimError> {
         let params = QueryParams::parse(op.query)?;
-        let projection = params.projection(view)?;
+        let projection = self.projection(view, &params)?;
         let body = op.body.ok_or_else(|| missing_body("PUT"))?;
         let replacement = Resource::from_client(view, body, &self.inner.config.tolerances)?;
         let mut attempt = 0;
@@ -322,7 +456,7 @@ impl ScimEngine {
             self.reserved(view, &new)?;
             meta::stamp_modified(&mut new, &existing, Utc::now());
             match self.inner.store.replace(ctx, view, new, &expected).await {
-                Ok(stored) => return Ok(self.written(ctx, view, stored, &projection, pending)),
+                Ok(stored) => return self.written(ctx, view, stored, &projection, pending),
                 Err(StoreError::VersionMismatch) => {
                     self.lost_race(op.if_match.is_some(), &mut attempt)?;
                 }
@@ -356,11 +490,11 @@ impl ScimEngine {
         stored: Resource,
         projection: &Projection,
         pending: &mut PendingRevocations,
-    ) -> Outcome {
+    ) -> Result<Outcome, ScimError> {
         self.queue_if_inactive(view, &stored, pending);
         let version = version_of(&stored);
-        let body = self.render(ctx, view, stored, projection);
-        single(200, body, version, None)
+        let body = self.render(ctx, view, stored, projection)?;
+        Ok(single(200, body, version, None))
     }
 
     fn queue_if_inactive(
@@ -386,7 +520,7 @@ impl ScimEngine {
         pending: &mut PendingRevocations,
     ) -> Result<Outcome, ScimError> {
         let params = QueryParams::parse(op.query)?;
-        let projection = params.projection(view)?;
+        let projection = self.projection(view, &params)?;
         let tolerances = &self.inner.config.tolerances;
         let body = op.body.as_ref().ok_or_else(|| missing_body("PATCH"))?;
         let request = PatchRequest::from_json(body, tolerances)?;
@@ -407,7 +541,7 @@ impl ScimEngine {
                 if params.has_projection() {
                     let resource = self.fetch_visible(ctx, view, id).await?;
                     let version = version_of(&resource);
-                    let body = self.render(ctx, view, resource, &projection);
+                    let body = self.render(ctx, view, resource, &projection)?;
                     return Ok(single(200, body, version, None));
                 }
                 return Ok(no_content(Some(outcome.version)));
@@ -423,7 +557,7 @@ impl ScimEngine {
             }
             let changed = patch_resource(view, &mut resource, &request, tolerances)?;
             if !changed {
-                return Ok(self.written(ctx, view, resource, &projection, pending));
+                return self.written(ctx, view, resource, &projection, pending);
             }
             self.reserved(view, &resource)?;
             restamp(&mut resource);
@@ -433,7 +567,7 @@ impl ScimEngine {
                 .replace(ctx, view, resource, &expected)
                 .await
             {
-                Ok(stored) => return Ok(self.written(ctx, view, stored, &projection, pending)),
+                Ok(stored) => return self.written(ctx, view, stored, &projection, pending),
                 Err(StoreError::VersionMismatch) => {
                     self.lost_race(op.if_match.is_some(), &mut attempt)?;
                 }
@@ -712,6 +846,21 @@ fn add_ref<'v>(
     };
     let reference = meta::location(base, view, id);
     obj.insert("$ref".into(), Value::String(reference));
+}
+
+/// A top-level string member of raw JSON members, parsed.
+pub(crate) fn member_str(
+    members: &[(&str, &serde_json::value::RawValue)],
+    key: &str,
+) -> Option<String> {
+    let (_, raw) = members.iter().find(|(k, _)| *k == key)?;
+    serde_json::from_str::<String>(raw.get()).ok()
+}
+
+/// Only `meta.version` of a `meta` object.
+#[derive(serde::Deserialize)]
+struct MetaVersion {
+    version: Option<String>,
 }
 
 /// An `eq` filter on the first `uniqueness: server|global` string attribute that `resource`

@@ -1,7 +1,8 @@
 //! The reference in-memory [`Store`] (RFC 7644 §3.3–§3.6).
 
 use super::{
-    MembershipChange, MembershipOutcome, Page, Query, QueryPage, Sort, SortOrder, Store, StoreError,
+    JsonPage, MembershipChange, MembershipOutcome, Page, Query, QueryPage, Sort, SortOrder, Store,
+    StoreError, StoredJson,
 };
 use crate::context::RequestContext;
 use crate::resource::Resource;
@@ -27,7 +28,10 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 ///   an `.await`). Reads share the lock; writes of one tenant are serialized, which is what
 ///   makes uniqueness checks and compare-and-swap atomic.
 /// * Resources are kept as compact JSON text (about a quarter of the memory of a parsed
-///   `serde_json::Value`, whose every object is a B-tree) and parsed when read or scanned.
+///   `serde_json::Value`, whose every object is a B-tree) and parsed when scanned or read
+///   as a [`Resource`]. GET and list responses read the text itself
+///   ([`Store::get_json`], [`Store::query_json`]): the engine copies it into the response
+///   without parsing it (only `meta` is rewritten, for `meta.location`).
 ///   A typical IdP-provisioned user costs about 1 KiB including indexes (see the
 ///   `store` benchmark in the crate README).
 /// * Per tenant and resource type: the resources by `id`, an insertion-sequence index
@@ -649,6 +653,55 @@ impl TenantState {
         }
     }
 
+    /// The resource as its stored text plus derived values (no parsing).
+    fn stored_json(&self, kind: Kind, entry: &Entry) -> Result<StoredJson, StoreError> {
+        let derived = match (kind, &entry.members) {
+            (Kind::User, _) => Some(("groups", self.groups_of(&entry.id))),
+            (Kind::Group, Some(members)) => Some(("members", members.to_json()?)),
+            _ => None,
+        };
+        let derived = match derived {
+            Some((name, list)) if !list.is_empty() => vec![(name.to_owned(), Value::Array(list))],
+            _ => Vec::new(),
+        };
+        Ok(StoredJson::new(entry.json.to_string(), derived))
+    }
+
+    fn resource_json(&self, key: &str, id: &str) -> Result<Option<StoredJson>, StoreError> {
+        let Some(data) = self.types.get(key) else {
+            return Ok(None);
+        };
+        match data.by_id.get(id) {
+            Some(entry) => self.stored_json(data.kind, entry).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A just-written resource as a client sees it, from the object that was stored
+    /// (without re-parsing the stored text).
+    fn written(
+        &self,
+        kind: Kind,
+        id: &str,
+        json: Value,
+        members: Option<&Members>,
+    ) -> Result<Resource, StoreError> {
+        let Value::Object(mut map) = json else {
+            return Err(StoreError::backend(
+                "a stored resource is not a JSON object",
+            ));
+        };
+        let (name, list) = match (kind, members) {
+            (Kind::User, _) => ("groups", self.groups_of(id)),
+            (Kind::Group, Some(members)) => ("members", members.to_json()?),
+            _ => return Ok(Resource::from_map(map)),
+        };
+        if !list.is_empty() {
+            map.insert(name.into(), Value::Array(list));
+        }
+        Ok(Resource::from_map(map))
+    }
+
     fn resource(&self, key: &str, id: &str) -> Result<Option<Resource>, StoreError> {
         let Some(data) = self.types.get(key) else {
             return Ok(None);
@@ -657,11 +710,6 @@ impl TenantState {
             Some(entry) => self.materialize(data.kind, entry).map(Some),
             None => Ok(None),
         }
-    }
-
-    fn stored(&self, key: &str, id: &str, what: &str) -> Result<Resource, StoreError> {
-        self.resource(key, id)?
-            .ok_or_else(|| StoreError::backend(format!("a {what} resource vanished")))
     }
 
     fn create(
@@ -695,15 +743,21 @@ impl TenantState {
         let seq = data.next_seq;
         data.next_seq += 1;
         data.order.insert(seq, Arc::clone(&id));
+        let kind = data.kind;
         let entry = Entry {
             seq,
             id: Arc::clone(&id),
             json: text,
-            display: display_of(data.kind, &json),
+            display: display_of(kind, &json),
             members,
         };
         data.by_id.insert(Arc::clone(&id), entry);
-        self.stored(&key, &id, "created")
+        let members = self.members_of(&key, &id);
+        self.written(kind, &id, json, members)
+    }
+
+    fn members_of(&self, key: &str, id: &str) -> Option<&Members> {
+        self.types.get(key)?.by_id.get(id)?.members.as_deref()
     }
 
     fn replace(
@@ -741,9 +795,11 @@ impl TenantState {
         entry.json = text;
         entry.display = display_of(data.kind, &json);
         entry.members = members;
+        let kind = data.kind;
         let entry_id = Arc::clone(&entry.id);
         data.by_id.insert(Arc::clone(&entry_id), entry);
-        self.stored(&key, &entry_id, "replaced")
+        let members = self.members_of(&key, &entry_id);
+        self.written(kind, &entry_id, json, members)
     }
 
     fn delete(
@@ -1070,14 +1126,33 @@ impl Cursor {
 
 impl TenantState {
     fn query(&self, query: &Query<'_>) -> Result<QueryPage, StoreError> {
+        let (resources, total, next) = self.query_with(query, Self::materialize)?;
+        let mut page = QueryPage::new(resources, total);
+        page.next_cursor = next;
+        Ok(page)
+    }
+
+    fn query_json(&self, query: &Query<'_>) -> Result<JsonPage, StoreError> {
+        let (resources, total, next) = self.query_with(query, Self::stored_json)?;
+        let mut page = JsonPage::new(resources, total);
+        page.next_cursor = next;
+        Ok(page)
+    }
+
+    /// The page of `query` (each resource through `out`), the total and the next cursor.
+    fn query_with<T>(
+        &self,
+        query: &Query<'_>,
+        out: impl Fn(&Self, Kind, &Entry) -> Result<T, StoreError>,
+    ) -> Result<(Vec<T>, usize, Option<String>), StoreError> {
         if let Some(filter) = query.filter {
             check_filter(filter, query.view)?;
         }
         let Some(data) = self.types.get(&type_key(query.view)) else {
-            return Ok(QueryPage::new(Vec::new(), 0));
+            return Ok((Vec::new(), 0, None));
         };
         if query.filter.is_none() && query.sort.is_none() {
-            return self.query_unfiltered(data, &query.page);
+            return self.query_unfiltered(data, &query.page, out);
         }
         let derived = data.kind.derived_attr();
         let filter_needs = derived.is_some_and(|d| query.filter.is_some_and(|f| mentions(f, d)));
@@ -1163,15 +1238,18 @@ impl TenantState {
         };
         let resources = slice
             .iter()
-            .map(|e| self.materialize(data.kind, e))
+            .map(|e| out(self, data.kind, e))
             .collect::<Result<_, _>>()?;
-        let mut page = QueryPage::new(resources, total);
-        page.next_cursor = next;
-        Ok(page)
+        Ok((resources, total, next))
     }
 
     /// No filter, no sort: walk the order index and copy only the page.
-    fn query_unfiltered(&self, data: &TypeData, page: &Page) -> Result<QueryPage, StoreError> {
+    fn query_unfiltered<T>(
+        &self,
+        data: &TypeData,
+        page: &Page,
+        out: impl Fn(&Self, Kind, &Entry) -> Result<T, StoreError>,
+    ) -> Result<(Vec<T>, usize, Option<String>), StoreError> {
         let total = data.by_id.len();
         let entries = |ids: &mut dyn Iterator<Item = (&u64, &Arc<str>)>, n: usize| {
             ids.take(n)
@@ -1206,11 +1284,9 @@ impl TenantState {
         };
         let resources = picked
             .iter()
-            .map(|e| self.materialize(data.kind, e))
+            .map(|e| out(self, data.kind, e))
             .collect::<Result<_, _>>()?;
-        let mut out = QueryPage::new(resources, total);
-        out.next_cursor = next;
-        Ok(out)
+        Ok((resources, total, next))
     }
 
     fn sort(
@@ -1285,6 +1361,30 @@ impl Store for MemoryStore {
         match self.tenant(ctx.tenant()) {
             Some(tenant) => read(&tenant).query(query),
             None => TenantState::default().query(query),
+        }
+    }
+
+    async fn get_json(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        id: &str,
+    ) -> Result<Option<StoredJson>, StoreError> {
+        let Some(tenant) = self.tenant(ctx.tenant()) else {
+            return Ok(None);
+        };
+        let state = read(&tenant);
+        state.resource_json(&type_key(view), id)
+    }
+
+    async fn query_json(
+        &self,
+        ctx: &RequestContext,
+        query: &Query<'_>,
+    ) -> Result<JsonPage, StoreError> {
+        match self.tenant(ctx.tenant()) {
+            Some(tenant) => read(&tenant).query_json(query),
+            None => TenantState::default().query_json(query),
         }
     }
 

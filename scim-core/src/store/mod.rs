@@ -204,6 +204,70 @@ impl QueryPage {
     }
 }
 
+/// A resource as JSON text, for the engine's read path (GET, list, search), which writes
+/// responses from it without building a [`Resource`] (see [`Store::get_json`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct StoredJson {
+    /// The resource's attributes as a JSON object (e.g. compact text as stored), keys in
+    /// schema case, without the values in `derived`. Keys in sorted order give output in
+    /// the same order as a serialized [`Resource`].
+    pub text: String,
+    /// Multi-valued attributes the store keeps outside `text` or derives when reading
+    /// (a User's `groups`, a Group's `members`), by key; the engine adds their `$ref`.
+    pub derived: Vec<(String, Value)>,
+}
+
+impl StoredJson {
+    /// The attributes outside the text (derived) — `groups` and `members`.
+    const DERIVED: [&'static str; 2] = ["groups", "members"];
+
+    /// From text and derived attributes.
+    pub fn new(text: String, derived: Vec<(String, Value)>) -> Self {
+        Self { text, derived }
+    }
+
+    /// From a [`Resource`]: `groups` and `members` become `derived`, the rest is serialized.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if serialization fails.
+    pub fn from_resource(resource: Resource) -> Result<Self, StoreError> {
+        let mut map = resource.into_map();
+        let mut derived = Vec::new();
+        for key in Self::DERIVED {
+            if let Some(value) = map.remove(key) {
+                derived.push((key.to_owned(), value));
+            }
+        }
+        let text = serde_json::to_string(&map).map_err(StoreError::backend)?;
+        Ok(Self { text, derived })
+    }
+}
+
+/// One page of [`StoredJson`] query results (see [`Store::query_json`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct JsonPage {
+    /// The resources of this page, in order.
+    pub resources: Vec<StoredJson>,
+    /// The number of resources matching the filter, across all pages.
+    pub total_results: usize,
+    /// For cursor paging: the cursor of the next page, `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl JsonPage {
+    /// A page with these resources and total.
+    pub fn new(resources: Vec<StoredJson>, total_results: usize) -> Self {
+        Self {
+            resources,
+            total_results,
+            next_cursor: None,
+        }
+    }
+}
+
 /// A change to a Group's `members` that the store applies without rewriting the whole
 /// list (RFC 7644 §3.5.2.1 add, §3.5.2.2 remove), so adding one member to a 100 000-member
 /// group costs about what it costs on a 1 000-member group.
@@ -540,6 +604,39 @@ pub trait Store: Send + Sync + 'static {
     /// One page of the resources matching `query` (RFC 7644 §3.4.2).
     async fn query(&self, ctx: &RequestContext, query: &Query<'_>)
     -> Result<QueryPage, StoreError>;
+
+    /// [`Store::get`] as JSON text, for the read path (GET). The default converts the
+    /// result of `get`; a store that keeps JSON text returns it directly, so reads skip
+    /// building and copying a [`Resource`].
+    async fn get_json(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        id: &str,
+    ) -> Result<Option<StoredJson>, StoreError> {
+        self.get(ctx, view, id)
+            .await?
+            .map(StoredJson::from_resource)
+            .transpose()
+    }
+
+    /// [`Store::query`] as JSON text, for list and search responses. The default converts
+    /// the result of `query` (see [`Store::get_json`]).
+    async fn query_json(
+        &self,
+        ctx: &RequestContext,
+        query: &Query<'_>,
+    ) -> Result<JsonPage, StoreError> {
+        let page = self.query(ctx, query).await?;
+        let resources = page
+            .resources
+            .into_iter()
+            .map(StoredJson::from_resource)
+            .collect::<Result<_, _>>()?;
+        let mut out = JsonPage::new(resources, page.total_results);
+        out.next_cursor = page.next_cursor;
+        Ok(out)
+    }
 
     /// Replaces a resource if its stored `meta.version` equals `expected_version`
     /// (RFC 7644 §3.5.1, §3.14). The new resource carries its new `meta.version`.

@@ -1,0 +1,61 @@
+//! The SCIM side of the load test (`scripts/load.sh`): the example axum server
+//! (`scim_axum::router` over the engine and a `MemoryStore`, nested under `/scim/v2`),
+//! started with `--preload N` users so that it holds the same users as
+//! `baseline-server` (user `i`: id `00000000-0000-4000-8000-{i:012}`, userName `user{i}`).
+//!
+//! `cargo run --release -p scim-examples --bin load-server -- --listen 127.0.0.1:8081 --token t --preload 10000`
+
+use axum::Router;
+use clap::Parser;
+use scim_axum::scim_core::{Principal, RequestContext, Resource, Store, meta};
+use scim_examples::{DemoApp, Options, TENANT, announce, init_tracing};
+
+#[path = "../bench_users.rs"]
+mod bench_users;
+
+#[derive(Debug, Parser)]
+#[command(about = "The example SCIM server, preloaded with N users for load tests")]
+struct LoadOptions {
+    #[command(flatten)]
+    server: Options,
+    /// Users to create before serving (user `i`: userName `user{i}`).
+    #[arg(long, default_value_t = 10_000)]
+    preload: usize,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    init_tracing();
+    let options = LoadOptions::parse();
+    let (tokens, generated) = options.server.tokens();
+    let app = DemoApp::new(&tokens)?;
+    let base = format!("http://{}/scim/v2", options.server.listen);
+    let view = app
+        .engine
+        .registry()
+        .resource_type("User")
+        .ok_or("no User resource type")?;
+    let ctx = RequestContext::new(Principal::new(TENANT, "preload"), base.as_str());
+    for i in 0..options.preload {
+        let mut user = Resource::from_stored(bench_users::user_attributes(i))?;
+        user.set_id(bench_users::user_id(i));
+        user.recompute_schemas(view);
+        meta::stamp_created(&mut user, view, &base, chrono::Utc::now())?;
+        app.store.create(&ctx, view, user).await?;
+    }
+    eprintln!("preloaded {} users", options.preload);
+    let router = Router::new().nest("/scim/v2", scim_axum::router(app.engine.clone()));
+    let listener = tokio::net::TcpListener::bind(options.server.listen).await?;
+    announce(
+        "axum, load test",
+        listener.local_addr()?,
+        &tokens,
+        generated,
+    );
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Load test: the SCIM server (scim-axum + engine + MemoryStore, `load-server`) against a bare
+# axum baseline (`baseline-server`) on the same routes, with wrk. Prints requests/s and the
+# ratio SCIM/baseline per scenario (the speed goal: >= 80% for GET by id and the
+# `userName eq` filter, >= 70% for PATCH, POST and a page of 100; see BENCHMARKS.md).
+#
+# Bounded: every wrk run is time-limited (and wrapped in `timeout`), every server is
+# started for one scenario and stopped by its PID, everything listens on 127.0.0.1 only.
+#
+# The server is pinned to CPU 0 with one tokio worker thread and wrk (one thread) to
+# CPU 1, for both servers alike, so the two do not fight over a core of a 2-core machine.
+#
+# Usage: scripts/load.sh [--duration 10s] [--warmup 2s] [--connections 16] [--preload 10000]
+#                        [--runs 1] [--scenarios "get filter patch post page"]
+#                        [--servers "baseline scim"] [--no-build]
+set -euo pipefail
+
+DURATION=10s
+WARMUP=2s
+CONNECTIONS=16
+PRELOAD=10000
+RUNS=1
+SCENARIOS="get filter patch post page"
+SERVERS="baseline scim"
+BUILD=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) DURATION=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --connections) CONNECTIONS=$2; shift 2 ;;
+    --preload) PRELOAD=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --scenarios) SCENARIOS=$2; shift 2 ;;
+    --servers) SERVERS=$2; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    -h|--help) sed -n 2,16p "$0"; exit 0 ;;
+    *) echo "unknown option: $1" >&2; exit 2 ;;
+  esac
+done
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+WRK_DIR="$ROOT/scripts/wrk"
+OUT="$ROOT/target/load"
+mkdir -p "$OUT"
+TOKEN="load-test-token"
+PORT=18480
+SERVER_PID=""
+
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}
+trap cleanup EXIT INT TERM
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "installing wrk" >&2
+  apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+fi
+
+# Pinning, when the machine has at least two CPUs and taskset exists.
+PIN_SERVER=()
+PIN_WRK=()
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+  PIN_SERVER=(taskset -c 0)
+  PIN_WRK=(taskset -c 1)
+fi
+
+if [ "$BUILD" = 1 ]; then
+  cargo build --release -p scim-examples --bin load-server --bin baseline-server >&2
+fi
+BIN="$ROOT/target/release"
+
+start_server() { # <baseline|scim>
+  local kind=$1
+  local bin
+  case "$kind" in
+    baseline) bin="$BIN/baseline-server" ;;
+    scim) bin="$BIN/load-server" ;;
+  esac
+  # RUST_LOG=warn: the example installs a tracing subscriber (INFO by default, which would
+  # write every audit event to stderr); the baseline logs nothing.
+  RUST_LOG=warn TOKIO_WORKER_THREADS=1 "${PIN_SERVER[@]}" "$bin" \
+    --listen "127.0.0.1:$PORT" --token "$TOKEN" --preload "$PRELOAD" \
+    >"$OUT/$kind.log" 2>&1 &
+  SERVER_PID=$!
+  local url="http://127.0.0.1:$PORT/scim/v2/Users/00000000-0000-4000-8000-000000000000"
+  for _ in $(seq 1 300); do
+    if curl -fs -o /dev/null -H "Authorization: Bearer $TOKEN" "$url"; then
+      return 0
+    fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      echo "$kind server died; see $OUT/$kind.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "$kind server did not come up in 30 s" >&2
+  exit 1
+}
+
+run_wrk() { # <scenario> <duration> <prefix> <output file>
+  local scenario=$1 duration=$2 prefix=$3 file=$4
+  timeout 120 "${PIN_WRK[@]}" wrk -t1 -c"$CONNECTIONS" -d"$duration" --timeout 5s --latency \
+    -s "$WRK_DIR/$scenario.lua" "http://127.0.0.1:$PORT" -- "$TOKEN" "$PRELOAD" "$prefix" >"$file"
+}
+
+declare -A RESULT
+for run in $(seq 1 "$RUNS"); do
+  for scenario in $SCENARIOS; do
+    for kind in $SERVERS; do
+      start_server "$kind"
+      run_wrk "$scenario" "$WARMUP" "w$run" "$OUT/$kind-$scenario-warmup.txt"
+      file="$OUT/$kind-$scenario-run$run.txt"
+      run_wrk "$scenario" "$DURATION" "m$run" "$file"
+      cleanup
+      rps=$(awk '/^Requests\/sec:/ {print $2}' "$file")
+      errors=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$file")
+      socket=$(grep -c "Socket errors" "$file" || true)
+      p50=$(awk '/^ +50%/ {print $2}' "$file")
+      if [ -n "${errors:-}" ] || [ "$socket" != 0 ]; then
+        echo "WARNING: $kind $scenario: ${errors:-0} non-2xx responses, socket errors: $socket (see $file)" >&2
+      fi
+      RESULT[$kind,$scenario]="${RESULT[$kind,$scenario]:-} $rps"
+      printf '%-8s %-7s run %d: %10s req/s  p50 %s\n' "$kind" "$scenario" "$run" "$rps" "$p50" >&2
+    done
+  done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+echo
+echo "wrk -t1 -c$CONNECTIONS -d$DURATION, $PRELOAD users preloaded, median of $RUNS run(s)"
+printf '| %-28s | %12s | %12s | %7s | %6s |\n' scenario "baseline r/s" "SCIM r/s" ratio target
+printf '|%s|%s|%s|%s|%s|\n' "------------------------------" "--------------" "--------------" "---------" "--------"
+for scenario in $SCENARIOS; do
+  case "$scenario" in
+    get) label="GET /Users/{id}"; target=80 ;;
+    filter) label='GET ?filter=userName eq "…"'; target=80 ;;
+    patch) label="PATCH replace displayName"; target=70 ;;
+    post) label="POST /Users"; target=70 ;;
+    page) label="GET /Users?count=100"; target=70 ;;
+    *) label=$scenario; target=0 ;;
+  esac
+  b=$(echo "${RESULT[baseline,$scenario]:-}" | median)
+  s=$(echo "${RESULT[scim,$scenario]:-}" | median)
+  ratio=$(awk -v b="${b:-0}" -v s="${s:-0}" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * s / b; else print "-" }')
+  printf '| %-28s | %12s | %12s | %7s | %5s%% |\n' "$label" "${b:--}" "${s:--}" "$ratio" "$target"
+done
