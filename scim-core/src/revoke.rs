@@ -48,6 +48,12 @@ impl RevocationError {
 /// Called with a batch of SCIM `id`s of one tenant (`ctx.tenant()`) and the reason; a Bulk
 /// request revokes in batches, not once per operation. Must be idempotent: revoking a user
 /// with no sessions, or one already revoked, succeeds.
+///
+/// Scope every revocation to `ctx.tenant()`: ids are only unique within a tenant, and a
+/// `DELETE /Users/{id}` that answers 404 still revokes `id` (so that an IdP retrying a
+/// delete whose revocation failed completes it), which means a caller of one tenant can
+/// name any id. A revoker that ignored the tenant would let it end another tenant's
+/// sessions.
 #[async_trait]
 pub trait TokenRevoker: Send + Sync + 'static {
     /// Revokes every session and token of `user_ids` before returning.
