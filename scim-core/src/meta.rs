@@ -29,9 +29,11 @@ pub fn etag(resource: &Resource) -> String {
 
 /// [`etag`] for a raw attribute map.
 pub fn etag_of_map(attrs: &Map<String, Value>) -> String {
-    let mut hasher = Sha256::new();
-    hash_object(&mut hasher, attrs, true);
-    let digest = hasher.finalize();
+    // The canonical form is written to a buffer and hashed at once (one `update` instead
+    // of several per value).
+    let mut canonical = Vec::with_capacity(1024);
+    write_object(&mut canonical, attrs, true);
+    let digest = Sha256::digest(&canonical);
     let mut out = String::with_capacity(36);
     out.push_str("W/\"");
     for byte in digest.iter().take(16) {
@@ -46,51 +48,63 @@ fn hex_digit(n: u8) -> char {
     char::from(if n < 10 { b'0' + n } else { b'a' + n - 10 })
 }
 
-fn hash_object(hasher: &mut Sha256, obj: &Map<String, Value>, skip_meta: bool) {
-    let mut keys: Vec<&String> = obj
-        .keys()
-        .filter(|k| !(skip_meta && k.as_str() == "meta"))
-        .collect();
-    keys.sort();
-    hasher.update(b"{");
-    for key in keys {
-        hash_string(hasher, key);
-        hasher.update(b":");
-        if let Some(v) = obj.get(key) {
-            hash_value(hasher, v);
+fn write_object(out: &mut Vec<u8>, obj: &Map<String, Value>, skip_meta: bool) {
+    out.push(b'{');
+    let member = |out: &mut Vec<u8>, key: &str, value: &Value| {
+        write_string(out, key);
+        out.push(b':');
+        write_value(out, value);
+        out.push(b',');
+    };
+    let sorted = obj.keys().zip(obj.keys().skip(1)).all(|(a, b)| a < b);
+    if sorted {
+        for (key, value) in obj {
+            if !(skip_meta && key == "meta") {
+                member(out, key, value);
+            }
         }
-        hasher.update(b",");
+    } else {
+        let mut keys: Vec<&String> = obj
+            .keys()
+            .filter(|k| !(skip_meta && k.as_str() == "meta"))
+            .collect();
+        keys.sort();
+        for key in keys {
+            if let Some(value) = obj.get(key) {
+                member(out, key, value);
+            }
+        }
     }
-    hasher.update(b"}");
+    out.push(b'}');
 }
 
-fn hash_string(hasher: &mut Sha256, s: &str) {
-    hasher.update((s.len() as u64).to_be_bytes());
-    hasher.update(s.as_bytes());
+fn write_string(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u64).to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
 }
 
-fn hash_value(hasher: &mut Sha256, value: &Value) {
+fn write_value(out: &mut Vec<u8>, value: &Value) {
     match value {
-        Value::Null => hasher.update(b"n"),
-        Value::Bool(true) => hasher.update(b"t"),
-        Value::Bool(false) => hasher.update(b"f"),
+        Value::Null => out.push(b'n'),
+        Value::Bool(true) => out.push(b't'),
+        Value::Bool(false) => out.push(b'f'),
         Value::Number(n) => {
-            hasher.update(b"#");
-            hash_string(hasher, &n.to_string());
+            out.push(b'#');
+            write_string(out, &n.to_string());
         }
         Value::String(s) => {
-            hasher.update(b"s");
-            hash_string(hasher, s);
+            out.push(b's');
+            write_string(out, s);
         }
         Value::Array(items) => {
-            hasher.update(b"[");
+            out.push(b'[');
             for item in items {
-                hash_value(hasher, item);
-                hasher.update(b",");
+                write_value(out, item);
+                out.push(b',');
             }
-            hasher.update(b"]");
+            out.push(b']');
         }
-        Value::Object(obj) => hash_object(hasher, obj, false),
+        Value::Object(obj) => write_object(out, obj, false),
     }
 }
 

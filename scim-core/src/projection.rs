@@ -36,6 +36,10 @@ use std::collections::{HashMap, HashSet};
 #[derive(Debug, Clone)]
 pub struct Projection {
     top: Level,
+    /// When the projection keeps unknown top-level keys: `"key":` for every top-level key
+    /// it changes (omits or projects); compact JSON text containing none of them is
+    /// emitted unchanged (see [`Projection::keeps_text`]). `None` otherwise.
+    changed_keys: Option<Vec<String>>,
 }
 
 /// What to do with the attributes of one object (the resource, an extension object or a
@@ -224,9 +228,29 @@ impl Projection {
             let level = Level::new(schema_rules(ext, &[], mode, selection), keep);
             rules.push((ext.id.clone(), level.into_rule()));
         }
-        Projection {
-            top: Level::new(rules, keep),
-        }
+        let top = Level::new(rules, keep);
+        let changed_keys = top
+            .keep_unknown
+            .then(|| {
+                top.patch
+                    .iter()
+                    .map(|&i| {
+                        let key = &top.rules[i].0;
+                        plain_json(key).then(|| format!("\"{key}\":"))
+                    })
+                    .collect::<Option<Vec<_>>>()
+            })
+            .flatten();
+        Projection { top, changed_keys }
+    }
+
+    /// Whether the projection leaves every top-level member of `text` — compact JSON
+    /// text of an object as serde_json writes it — as it is: no key it omits or projects
+    /// occurs in it (at any depth: conservative). `write_object` then copies each member.
+    pub(crate) fn keeps_text(&self, text: &str) -> bool {
+        self.changed_keys
+            .as_ref()
+            .is_some_and(|keys| !keys.iter().any(|k| text.contains(k.as_str())))
     }
 
     /// Applies the projection to a resource's attributes; the output keeps schema-case keys
@@ -421,9 +445,16 @@ pub(crate) enum Member<'a> {
     RawWith(&'a serde_json::value::RawValue, &'a str, &'a str),
 }
 
+/// Whether `s` needs no escaping in a JSON string (no control character, `"` or `\\`).
+/// Checks every byte without branching, which compiles to vector code.
+pub(crate) fn plain_json(s: &str) -> bool {
+    s.bytes()
+        .fold(true, |ok, b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\'))
+}
+
 /// Writes `key` as a JSON string; keys that need no escaping are copied.
 fn write_key(out: &mut Vec<u8>, key: &str) -> Result<(), serde_json::Error> {
-    if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if plain_json(key) {
         out.push(b'"');
         out.extend_from_slice(key.as_bytes());
         out.push(b'"');

@@ -52,6 +52,14 @@ impl Mode {
 pub(crate) fn parse_filter(input: &str, limits: &Limits) -> Result<Filter, FilterError> {
     let mode = Mode::Filter;
     prescan(input, limits, mode)?;
+    if let Some(filter) = plain_comparison(input) {
+        return Ok(filter);
+    }
+    parse_filter_pest(input, mode)
+}
+
+/// [`parse_filter`] through the grammar.
+fn parse_filter_pest(input: &str, mode: Mode) -> Result<Filter, FilterError> {
     let pairs = ScimParser::parse(Rule::filter_input, input)
         .map_err(|e| translate_pest_error(input, &e, mode))?;
     let mut builder = Builder::new(mode);
@@ -67,6 +75,14 @@ pub(crate) fn parse_filter(input: &str, limits: &Limits) -> Result<Filter, Filte
 pub(crate) fn parse_path(input: &str, limits: &Limits) -> Result<PatchPath, FilterError> {
     let mode = Mode::Path;
     prescan(input, limits, mode)?;
+    if let Some(path) = plain_attr_path(input) {
+        return Ok(PatchPath::Attr(path));
+    }
+    parse_path_pest(input, mode)
+}
+
+/// [`parse_path`] through the grammar.
+fn parse_path_pest(input: &str, mode: Mode) -> Result<PatchPath, FilterError> {
     let pairs = ScimParser::parse(Rule::path_input, input)
         .map_err(|e| translate_pest_error(input, &e, mode))?;
     let mut builder = Builder::new(mode);
@@ -76,6 +92,66 @@ pub(crate) fn parse_path(input: &str, limits: &Limits) -> Result<PatchPath, Filt
         }
     }
     Err(builder.shape_error(0))
+}
+
+/// The most common filter, `ATTRNAME [subAttr] SP compareOp SP string` without URI and
+/// with a string free of escapes (e.g. `userName eq "bjensen"`), read without pest;
+/// `None` for anything else. The result is what the grammar gives for such input (see
+/// [`plain_attr_path`]; `compareOp` is followed by `SP`, so not by a `nameChar`).
+fn plain_comparison(input: &str) -> Option<Filter> {
+    let trimmed = input.trim_matches([' ', '\t']);
+    let is_sp = |c: char| c == ' ' || c == '\t';
+    let (path, rest) = trimmed.split_once(is_sp)?;
+    let path = plain_attr_path(path)?;
+    let rest = rest.trim_start_matches(is_sp);
+    let (op, rest) = rest.split_once(is_sp)?;
+    let op = match op.to_ascii_lowercase().as_str() {
+        "eq" => CompareOp::Eq,
+        "ne" => CompareOp::Ne,
+        "co" => CompareOp::Co,
+        "sw" => CompareOp::Sw,
+        "ew" => CompareOp::Ew,
+        "gt" => CompareOp::Gt,
+        "lt" => CompareOp::Lt,
+        "ge" => CompareOp::Ge,
+        "le" => CompareOp::Le,
+        _ => return None,
+    };
+    let literal = rest.trim_start_matches(is_sp);
+    let value = literal.strip_prefix('"')?.strip_suffix('"')?;
+    let plain = value
+        .bytes()
+        .fold(true, |ok, b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\'));
+    plain.then(|| Filter::Compare {
+        path,
+        op,
+        value: CompValue::String(value.to_owned()),
+    })
+}
+
+/// The common PATCH path `ATTRNAME [subAttr]` without URI (e.g. `displayName`,
+/// `name.givenName`), read without pest; `None` for anything else. The result is what the
+/// grammar gives for such input: `PATH` tries `valuePath` (needs `[`), then `attrPath`,
+/// whose `URI` needs a `:`.
+fn plain_attr_path(input: &str) -> Option<AttrPath> {
+    let trimmed = input.trim_matches([' ', '\t']);
+    let name_ok = |s: &str| {
+        let mut bytes = s.bytes();
+        bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+            && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let (name, sub_attr) = match trimmed.split_once('.') {
+        Some((name, sub)) => (name, Some(sub)),
+        None => (trimmed, None),
+    };
+    if !name_ok(name) || !sub_attr.is_none_or(name_ok) {
+        return None;
+    }
+    Some(AttrPath {
+        uri: None,
+        name: name.to_owned(),
+        sub_attr: sub_attr.map(str::to_owned),
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -957,4 +1033,71 @@ fn diagnose_string(input: &str, start: usize) -> Option<(usize, String)> {
         start,
         "unterminated string: the closing `\"` is missing".to_owned(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_paths_read_without_pest_match_the_grammar() {
+        for input in [
+            "displayName",
+            " name.givenName\t",
+            "emails",
+            "a-b_c1.X-y_2",
+            "urn",
+            "urnX.value",
+            "$ref",
+            "name.$ref",
+            "1abc",
+            "name.",
+            ".name",
+            "a.b.c",
+            "name givenName",
+            "émails",
+        ] {
+            let pest = parse_path_pest(input, Mode::Path).ok();
+            if input == "displayName" || input == "a-b_c1.X-y_2" {
+                assert!(plain_attr_path(input).is_some(), "{input:?}");
+            }
+            let fast = plain_attr_path(input).map(PatchPath::Attr);
+            if fast.is_some() {
+                assert_eq!(fast, pest, "{input:?}");
+            }
+            let full = parse_path(input, &Limits::default()).ok();
+            assert_eq!(full, pest, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn plain_comparisons_read_without_pest_match_the_grammar() {
+        for input in [
+            r#"userName eq "bjensen""#,
+            "\t userName  EQ\t\"BJensen\" ",
+            r#"name.givenName sw "Bar""#,
+            r#"emails.value Co "@example.com""#,
+            r#"title gt """#,
+            r#"userName eq "a\"b""#,
+            r#"userName eq "a" and x eq "b""#,
+            r#"userName eqx "a""#,
+            r#"userName pr"#,
+            r#"not eq "x""#,
+            r#"urn:x:y:userName eq "x""#,
+            r#"emails[type eq "work"]"#,
+            r#"userName eq 1"#,
+            r#"userName eq "é""#,
+            r#"userName eq "x"y""#,
+        ] {
+            let pest = parse_filter_pest(input, Mode::Filter).ok();
+            if input.starts_with("userName eq \"b") || input.starts_with("name.") {
+                assert!(plain_comparison(input).is_some(), "{input:?}");
+            }
+            if let Some(fast) = plain_comparison(input) {
+                assert_eq!(Some(fast), pest, "{input:?}");
+            }
+            let full = parse_filter(input, &Limits::default()).ok();
+            assert_eq!(full, pest, "{input:?}");
+        }
+    }
 }

@@ -370,7 +370,8 @@ impl ScimEngine {
                 StoreError::InvalidCursor(detail) => ScimError::InvalidCursor(detail),
                 other => other.into(),
             })?;
-        let mut list = ListWriter::new();
+        let size = page.resources.iter().map(|r| r.text.len() + 128).sum();
+        let mut list = ListWriter::with_capacity(size);
         for stored in page.resources {
             list.push(|out| self.write_stored(ctx, view, stored, &projection, out))?;
         }
@@ -395,7 +396,7 @@ impl ScimEngine {
         let mut skip = start_index - 1;
         let mut need = count;
         let mut total = 0usize;
-        let mut list = ListWriter::new();
+        let mut list = ListWriter::with_capacity(768);
         for view in self.inner.registry.resource_types() {
             let projection = self.projection_for(
                 view,
@@ -432,8 +433,9 @@ struct ListWriter {
 }
 
 impl ListWriter {
-    fn new() -> Self {
-        let mut out = Vec::with_capacity(1024);
+    /// A writer whose buffer holds `size` bytes of resources without growing.
+    fn with_capacity(size: usize) -> Self {
+        let mut out = Vec::with_capacity(size.saturating_add(256));
         out.extend_from_slice(br#"{"Resources":["#);
         Self { out, items: 0 }
     }

@@ -22,10 +22,10 @@ use crate::context::RequestContext;
 use crate::error::ScimError;
 use crate::meta;
 use crate::patch::{PatchOp, PatchRequest, patch_resource};
-use crate::projection::{Member, Projection, raw_members};
+use crate::projection::{Member, Projection, plain_json, raw_members};
 use crate::resource::{Resource, coerce_attribute};
 use crate::schema::{AttributeType, GROUP_SCHEMA, ResourceTypeView, USER_SCHEMA, Uniqueness};
-use crate::store::{MembershipChange, Page, Query, StoreError, StoredJson};
+use crate::store::{MembershipChange, Page, Query, StoreError, StoredJson, unquote};
 use chrono::Utc;
 use scim_filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath};
 use serde_json::{Map, Value};
@@ -202,7 +202,21 @@ impl ScimEngine {
         projection: &Projection,
         out: &mut Vec<u8>,
     ) -> Result<(), ScimError> {
-        let StoredJson { text, mut derived } = stored;
+        if stored.derived.is_empty() && projection.keeps_text(&stored.text) {
+            if let Some((before, after, id)) = stored.layout.and_then(|layout| {
+                let (before, after) = layout.around_location(&stored.text)?;
+                Some((before, after, unquote(layout.id(&stored.text)?)?))
+            }) {
+                // Every member is copied as stored; only `meta.location` changes.
+                out.extend_from_slice(before.as_bytes());
+                write_location(out, &ctx.base_url, view, &id)?;
+                out.extend_from_slice(after.as_bytes());
+                return Ok(());
+            }
+        }
+        let StoredJson {
+            text, mut derived, ..
+        } = stored;
         let Some(members) = raw_members(&text) else {
             // Not plain compact JSON (e.g. escaped keys): parse it.
             let mut map: Map<String, Value> = serde_json::from_str(&text)
@@ -319,6 +333,18 @@ impl ScimEngine {
         let Some(stored) = self.inner.store.get_json(ctx, view, id).await? else {
             return Err(not_found(view, id));
         };
+        let unprotected =
+            !is_user(view) || (protected.ids.is_empty() && protected.user_names.is_empty());
+        if unprotected {
+            if let Some(version) = stored
+                .layout
+                .and_then(|l| l.version(&stored.text))
+                .and_then(unquote)
+            {
+                let version = version.into_owned();
+                return Ok((stored, version));
+            }
+        }
         let members = raw_members(&stored.text);
         let quick = members.as_ref().and_then(|m| {
             let version = m
@@ -391,13 +417,14 @@ impl ScimEngine {
         let lookup = unique_filter(view, &resource);
         resource.set_id(uuid::Uuid::new_v4().to_string());
         meta::stamp_created(&mut resource, view, &ctx.base_url, Utc::now())?;
-        match self.inner.store.create(ctx, view, resource).await {
+        // The store keeps the resource as given, with this id.
+        let location = resource
+            .id()
+            .map(|id| meta::location(&ctx.base_url, view, id));
+        match self.inner.store.create_json(ctx, view, resource).await {
             Ok(created) => {
-                let version = version_of(&created);
-                let location = created
-                    .id()
-                    .map(|id| meta::location(&ctx.base_url, view, id));
-                let body = self.render(ctx, view, created, &projection)?;
+                let version = stored_version(&created)?;
+                let body = self.render_stored(ctx, view, created, &projection)?;
                 Ok(single(201, body, version, location))
             }
             Err(StoreError::Uniqueness(detail)) => {
@@ -455,8 +482,16 @@ impl ScimEngine {
             let mut new = replacement.clone().keep_server_owned(&existing, view);
             self.reserved(view, &new)?;
             meta::stamp_modified(&mut new, &existing, Utc::now());
-            match self.inner.store.replace(ctx, view, new, &expected).await {
-                Ok(stored) => return self.written(ctx, view, stored, &projection, pending),
+            let inactive = self.left_inactive(view, &new);
+            match self
+                .inner
+                .store
+                .replace_json(ctx, view, new, &expected)
+                .await
+            {
+                Ok(stored) => {
+                    return self.written_json(ctx, view, stored, inactive, &projection, pending);
+                }
                 Err(StoreError::VersionMismatch) => {
                     self.lost_race(op.if_match.is_some(), &mut attempt)?;
                 }
@@ -494,6 +529,33 @@ impl ScimEngine {
         self.queue_if_inactive(view, &stored, pending);
         let version = version_of(&stored);
         let body = self.render(ctx, view, stored, projection)?;
+        Ok(single(200, body, version, None))
+    }
+
+    /// The id of a User that `resource` leaves inactive (to queue for revocation).
+    fn left_inactive(&self, view: &ResourceTypeView, resource: &Resource) -> Option<String> {
+        if is_user(view) && resource.get("active") == Some(&Value::Bool(false)) {
+            resource.id().map(str::to_owned)
+        } else {
+            None
+        }
+    }
+
+    /// [`written`](Self::written) from the stored JSON of a resource the engine handed to
+    /// the store (which keeps it as given); `inactive` is [`left_inactive`](Self::left_inactive)
+    /// of that resource.
+    fn written_json(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        stored: StoredJson,
+        inactive: Option<String>,
+        projection: &Projection,
+        pending: &mut PendingRevocations,
+    ) -> Result<Outcome, ScimError> {
+        pending.deactivated.extend(inactive);
+        let version = stored_version(&stored)?;
+        let body = self.render_stored(ctx, view, stored, projection)?;
         Ok(single(200, body, version, None))
     }
 
@@ -561,13 +623,16 @@ impl ScimEngine {
             }
             self.reserved(view, &resource)?;
             restamp(&mut resource);
+            let inactive = self.left_inactive(view, &resource);
             match self
                 .inner
                 .store
-                .replace(ctx, view, resource, &expected)
+                .replace_json(ctx, view, resource, &expected)
                 .await
             {
-                Ok(stored) => return self.written(ctx, view, stored, &projection, pending),
+                Ok(stored) => {
+                    return self.written_json(ctx, view, stored, inactive, &projection, pending);
+                }
                 Err(StoreError::VersionMismatch) => {
                     self.lost_race(op.if_match.is_some(), &mut attempt)?;
                 }
@@ -848,6 +913,25 @@ fn add_ref<'v>(
     obj.insert("$ref".into(), Value::String(reference));
 }
 
+/// Writes [`meta::location`] as a JSON string (copied when nothing needs escaping).
+fn write_location(
+    out: &mut Vec<u8>,
+    base_url: &str,
+    view: &ResourceTypeView,
+    id: &str,
+) -> Result<(), ScimError> {
+    let base = base_url.trim_end_matches('/');
+    let endpoint = view.resource_type.endpoint.trim_matches('/');
+    if plain_json(base) && plain_json(endpoint) && plain_json(id) {
+        for part in [r#"""#, base, "/", endpoint, "/", id, r#"""#] {
+            out.extend_from_slice(part.as_bytes());
+        }
+        return Ok(());
+    }
+    serde_json::to_writer(&mut *out, &meta::location(base_url, view, id))
+        .map_err(|e| ScimError::Internal(format!("serializing a response failed: {e}")))
+}
+
 /// A top-level string member of raw JSON members, parsed.
 pub(crate) fn member_str(
     members: &[(&str, &serde_json::value::RawValue)],
@@ -855,6 +939,28 @@ pub(crate) fn member_str(
 ) -> Option<String> {
     let (_, raw) = members.iter().find(|(k, _)| *k == key)?;
     serde_json::from_str::<String>(raw.get()).ok()
+}
+
+/// The `meta.version` of stored JSON (as [`version_of`] the resource it stands for).
+fn stored_version(stored: &StoredJson) -> Result<String, ScimError> {
+    if let Some(version) = stored
+        .layout
+        .and_then(|l| l.version(&stored.text))
+        .and_then(unquote)
+    {
+        return Ok(version.into_owned());
+    }
+    let quick = raw_members(&stored.text).and_then(|m| {
+        let (_, raw) = m.iter().find(|(k, _)| *k == "meta")?;
+        serde_json::from_str::<MetaVersion>(raw.get()).ok()?.version
+    });
+    if let Some(version) = quick {
+        return Ok(version);
+    }
+    let mut map: Map<String, Value> = serde_json::from_str(&stored.text)
+        .map_err(|e| ScimError::Internal(format!("a stored resource is not JSON: {e}")))?;
+    map.extend(stored.derived.iter().cloned());
+    Ok(version_of(&Resource::from_map(map)))
 }
 
 /// Only `meta.version` of a `meta` object.

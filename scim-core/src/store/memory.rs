@@ -2,7 +2,7 @@
 
 use super::{
     JsonPage, MembershipChange, MembershipOutcome, Page, Query, QueryPage, Sort, SortOrder, Store,
-    StoreError, StoredJson,
+    StoreError, StoredJson, TextLayout, unquote,
 };
 use crate::context::RequestContext;
 use crate::resource::Resource;
@@ -30,8 +30,10 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 /// * Resources are kept as compact JSON text (about a quarter of the memory of a parsed
 ///   `serde_json::Value`, whose every object is a B-tree) and parsed when scanned or read
 ///   as a [`Resource`]. GET and list responses read the text itself
-///   ([`Store::get_json`], [`Store::query_json`]): the engine copies it into the response
-///   without parsing it (only `meta` is rewritten, for `meta.location`).
+///   ([`Store::get_json`], [`Store::query_json`], [`Store::create_json`],
+///   [`Store::replace_json`]): the engine copies it into the response without parsing it.
+///   Each entry records where `id`, `meta.version` and `meta.location` are in its text,
+///   so the engine reads the version and rewrites `meta.location` without scanning.
 ///   A typical IdP-provisioned user costs about 1 KiB including indexes (see the
 ///   `store` benchmark in the crate README).
 /// * Per tenant and resource type: the resources by `id`, an insertion-sequence index
@@ -221,6 +223,8 @@ struct Entry {
     /// The stored object as compact JSON text, without derived `groups` / external
     /// `members` (a parsed `serde_json::Value` takes about four times the memory).
     json: Box<str>,
+    /// Where `id`, `meta.version` and `meta.location` are in `json` (see [`TextLayout`]).
+    layout: Option<TextLayout>,
     /// For Group kinds: the `displayName`, for the derived `groups` of its members.
     display: Option<Box<str>>,
     members: Option<Box<Members>>,
@@ -230,12 +234,120 @@ impl Entry {
     fn value(&self) -> Result<Value, StoreError> {
         serde_json::from_str(&self.json).map_err(StoreError::backend)
     }
+
+    /// The stored `meta.version`, read through the layout when there is one.
+    fn version_matches(&self, expected: Option<&str>) -> Result<bool, StoreError> {
+        let Some(expected) = expected else {
+            return Ok(true);
+        };
+        let quick = self
+            .layout
+            .and_then(|l| l.version(&self.json))
+            .and_then(unquote);
+        Ok(match quick {
+            Some(version) => version == expected,
+            None => stored_version(&self.value()?) == Some(expected),
+        })
+    }
 }
 
 fn to_text(value: &Value) -> Result<Box<str>, StoreError> {
     serde_json::to_string(value)
         .map(String::into_boxed_str)
         .map_err(StoreError::backend)
+}
+
+/// [`to_text`] (the same text) plus where `id`, `meta.version` and `meta.location` are in
+/// it; `None` for the layout when one of them is missing or not a string, or `meta`'s keys
+/// are not in sorted order.
+fn to_text_with_layout(value: &Value) -> Result<(Box<str>, Option<TextLayout>), StoreError> {
+    let Value::Object(map) = value else {
+        return Ok((to_text(value)?, None));
+    };
+    let offset = |n: usize| u32::try_from(n).ok();
+    let mut out: Vec<u8> = Vec::with_capacity(1024);
+    let (mut id, mut version, mut location) = (None, None, None);
+    let mut sorted = true;
+    out.push(b'{');
+    for (i, (key, v)) in map.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, key).map_err(StoreError::backend)?;
+        out.push(b':');
+        let start = out.len();
+        match (key.as_str(), v) {
+            ("meta", Value::Object(meta)) => {
+                out.push(b'{');
+                let mut previous: Option<&str> = None;
+                for (j, (k, mv)) in meta.iter().enumerate() {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    sorted &= previous.is_none_or(|p| p < k.as_str());
+                    previous = Some(k);
+                    serde_json::to_writer(&mut out, k).map_err(StoreError::backend)?;
+                    out.push(b':');
+                    let vstart = out.len();
+                    serde_json::to_writer(&mut out, mv).map_err(StoreError::backend)?;
+                    let range = match (offset(vstart), offset(out.len())) {
+                        (Some(a), Some(b)) if mv.is_string() => Some((a, b)),
+                        _ => None,
+                    };
+                    match k.as_str() {
+                        "version" => version = range,
+                        "location" => location = range,
+                        _ => {}
+                    }
+                }
+                out.push(b'}');
+            }
+            _ => {
+                serde_json::to_writer(&mut out, v).map_err(StoreError::backend)?;
+                if key == "id" && v.is_string() {
+                    id = offset(start).zip(offset(out.len()));
+                }
+            }
+        }
+    }
+    out.push(b'}');
+    let text = String::from_utf8(out).map_err(StoreError::backend)?;
+    let layout = match (id, version, location) {
+        (Some(id), Some(version), Some(location)) if sorted => Some(TextLayout {
+            id,
+            version,
+            location,
+        }),
+        _ => None,
+    };
+    Ok((text.into_boxed_str(), layout))
+}
+
+/// The top-level member `name` of stored text (under the extension object `ext`, if any),
+/// parsed; `Err(())` when the text cannot be split into members.
+fn text_member(
+    top: &[(&str, &serde_json::value::RawValue)],
+    ext: Option<&str>,
+    name: &str,
+) -> Result<Option<Value>, ()> {
+    let find = |members: &[(&str, &serde_json::value::RawValue)]| {
+        members
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, raw)| serde_json::from_str::<Value>(raw.get()).map_err(|_| ()))
+            .transpose()
+    };
+    match ext {
+        None => find(top),
+        Some(uri) => match top.iter().find(|(k, _)| *k == uri) {
+            None => Ok(None),
+            Some((_, raw)) => match crate::projection::raw_members(raw.get()) {
+                Some(members) => find(&members),
+                None if raw.get() == "null" => Ok(None),
+                None => Err(()),
+            },
+        },
+    }
 }
 
 fn display_of(kind: Kind, json: &Value) -> Option<Box<str>> {
@@ -390,14 +502,63 @@ impl TypeData {
     }
 
     fn unindex(&mut self, id: &str, json: &Value) {
-        for idx in &mut self.unique {
-            if let Some(key) = idx.key_of(json) {
+        let keys: Vec<Option<String>> = self.unique.iter().map(|idx| idx.key_of(json)).collect();
+        let external = self.external_key(json);
+        self.remove_keys(id, keys, external);
+    }
+
+    /// Whether every unique key and the `externalId` key of `json` are already indexed
+    /// for `id`: then they are the keys of `id`'s stored version (the indexes hold one
+    /// key per resource and index), and a replacement leaves the indexes as they are.
+    fn keys_unchanged(&self, id: &str, json: &Value) -> bool {
+        self.unique.iter().all(|idx| {
+            idx.key_of(json)
+                .is_some_and(|key| idx.map.get(&key).is_some_and(|owner| &**owner == id))
+        }) && self.external_key(json).is_some_and(|key| {
+            self.external
+                .get(&key)
+                .is_some_and(|ids| ids.iter().any(|i| &**i == id))
+        })
+    }
+
+    /// [`unindex`](Self::unindex) of stored text, parsing only the indexed members.
+    fn unindex_text(&mut self, id: &str, text: &str) -> Result<(), StoreError> {
+        let keys = crate::projection::raw_members(text).and_then(|top| {
+            let mut keys = Vec::with_capacity(self.unique.len());
+            for idx in &self.unique {
+                let value = text_member(&top, idx.ext.as_deref(), &idx.name).ok()?;
+                keys.push(value.and_then(|v| index_key(&v, idx.case_exact)));
+            }
+            let external = text_member(&top, None, "externalId").ok()?;
+            let external = external.as_ref().and_then(Value::as_str).map(|s| {
+                if self.external_case_exact {
+                    s.to_owned()
+                } else {
+                    fold(s)
+                }
+            });
+            Some((keys, external))
+        });
+        match keys {
+            Some((keys, external)) => self.remove_keys(id, keys, external),
+            None => {
+                let json: Value = serde_json::from_str(text).map_err(StoreError::backend)?;
+                self.unindex(id, &json);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes `id`'s unique keys (one per index, in order) and `externalId` key.
+    fn remove_keys(&mut self, id: &str, keys: Vec<Option<String>>, external: Option<String>) {
+        for (idx, key) in self.unique.iter_mut().zip(keys) {
+            if let Some(key) = key {
                 if idx.map.get(&key).is_some_and(|owner| &**owner == id) {
                     idx.map.remove(&key);
                 }
             }
         }
-        if let Some(key) = self.external_key(json) {
+        if let Some(key) = external {
             if let Some(ids) = self.external.get_mut(&key) {
                 ids.retain(|i| &**i != id);
                 if ids.is_empty() {
@@ -664,7 +825,9 @@ impl TenantState {
             Some((name, list)) if !list.is_empty() => vec![(name.to_owned(), Value::Array(list))],
             _ => Vec::new(),
         };
-        Ok(StoredJson::new(entry.json.to_string(), derived))
+        let mut stored = StoredJson::new(entry.json.to_string(), derived);
+        stored.layout = entry.layout;
+        Ok(stored)
     }
 
     fn resource_json(&self, key: &str, id: &str) -> Result<Option<StoredJson>, StoreError> {
@@ -717,6 +880,32 @@ impl TenantState {
         view: &ResourceTypeView,
         resource: Resource,
     ) -> Result<Resource, StoreError> {
+        let (kind, key, id, json) = self.create_entry(view, resource)?;
+        let members = self.members_of(&key, &id);
+        self.written(kind, &id, json, members)
+    }
+
+    /// [`create`](Self::create), answering the stored text (see [`Store::get_json`]).
+    fn create_json(
+        &mut self,
+        view: &ResourceTypeView,
+        resource: Resource,
+    ) -> Result<StoredJson, StoreError> {
+        let (kind, key, id, _) = self.create_entry(view, resource)?;
+        let entry = self
+            .types
+            .get(&key)
+            .and_then(|d| d.by_id.get(&id))
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        self.stored_json(kind, entry)
+    }
+
+    /// Stores a new entry; answers its kind, type key, id and the stored object.
+    fn create_entry(
+        &mut self,
+        view: &ResourceTypeView,
+        resource: Resource,
+    ) -> Result<(Kind, String, Arc<str>, Value), StoreError> {
         let key = type_key(view);
         let data = self
             .types
@@ -735,7 +924,7 @@ impl TenantState {
         }
         let (json, members) = split(data.kind, map)?;
         data.check_unique(&json, &id)?;
-        let text = to_text(&json)?;
+        let (text, layout) = to_text_with_layout(&json)?;
         data.index(&id, &json);
         if let Some(members) = &members {
             data.link_members(&id, members);
@@ -748,12 +937,12 @@ impl TenantState {
             seq,
             id: Arc::clone(&id),
             json: text,
+            layout,
             display: display_of(kind, &json),
             members,
         };
         data.by_id.insert(Arc::clone(&id), entry);
-        let members = self.members_of(&key, &id);
-        self.written(kind, &id, json, members)
+        Ok((kind, key, id, json))
     }
 
     fn members_of(&self, key: &str, id: &str) -> Option<&Members> {
@@ -766,6 +955,34 @@ impl TenantState {
         resource: Resource,
         expected_version: &str,
     ) -> Result<Resource, StoreError> {
+        let (kind, key, id, json) = self.replace_entry(view, resource, expected_version)?;
+        let members = self.members_of(&key, &id);
+        self.written(kind, &id, json, members)
+    }
+
+    /// [`replace`](Self::replace), answering the stored text (see [`Store::get_json`]).
+    fn replace_json(
+        &mut self,
+        view: &ResourceTypeView,
+        resource: Resource,
+        expected_version: &str,
+    ) -> Result<StoredJson, StoreError> {
+        let (kind, key, id, _) = self.replace_entry(view, resource, expected_version)?;
+        let entry = self
+            .types
+            .get(&key)
+            .and_then(|d| d.by_id.get(&id))
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        self.stored_json(kind, entry)
+    }
+
+    /// Replaces the entry; answers its kind, type key, id and the stored object.
+    fn replace_entry(
+        &mut self,
+        view: &ResourceTypeView,
+        resource: Resource,
+        expected_version: &str,
+    ) -> Result<(Kind, String, Arc<str>, Value), StoreError> {
         let key = type_key(view);
         let id = resource.id().unwrap_or_default().to_owned();
         let data = self
@@ -776,16 +993,22 @@ impl TenantState {
             .by_id
             .get(id.as_str())
             .ok_or_else(|| StoreError::NotFound(id.clone()))?;
-        let old_json = old.value()?;
-        check_version(&old_json, Some(expected_version))?;
+        if !old.version_matches(Some(expected_version))? {
+            return Err(StoreError::VersionMismatch);
+        }
         let (json, members) = split(data.kind, resource.into_map())?;
         data.check_unique(&json, &id)?;
-        let text = to_text(&json)?;
+        let (text, layout) = to_text_with_layout(&json)?;
         let Some(mut entry) = data.by_id.remove(id.as_str()) else {
             return Err(StoreError::NotFound(id));
         };
-        data.unindex(&id, &old_json);
-        data.index(&entry.id, &json);
+        if !data.keys_unchanged(&id, &json) {
+            if let Err(err) = data.unindex_text(&id, &entry.json) {
+                data.by_id.insert(Arc::clone(&entry.id), entry);
+                return Err(err);
+            }
+            data.index(&entry.id, &json);
+        }
         if let Some(old_members) = &entry.members {
             data.unlink_members(&id, old_members);
         }
@@ -793,13 +1016,13 @@ impl TenantState {
             data.link_members(&entry.id, new_members);
         }
         entry.json = text;
+        entry.layout = layout;
         entry.display = display_of(data.kind, &json);
         entry.members = members;
         let kind = data.kind;
         let entry_id = Arc::clone(&entry.id);
         data.by_id.insert(Arc::clone(&entry_id), entry);
-        let members = self.members_of(&key, &entry_id);
-        self.written(kind, &entry_id, json, members)
+        Ok((kind, key, entry_id, json))
     }
 
     fn delete(
@@ -841,7 +1064,7 @@ impl TenantState {
                     let mut hasher = chain_start(&json);
                     chain_step(&mut hasher, b'-', id);
                     set_version(&mut json, chain_finish(hasher), &now);
-                    group.json = to_text(&json)?;
+                    (group.json, group.layout) = to_text_with_layout(&json)?;
                 }
             }
         }
@@ -903,7 +1126,7 @@ impl TenantState {
         if changed {
             let now = crate::meta::format_date_time(chrono::Utc::now());
             set_version(&mut json, chain_finish(hasher), &now);
-            entry.json = to_text(&json)?;
+            (entry.json, entry.layout) = to_text_with_layout(&json)?;
         }
         let version = stored_version(&json).unwrap_or_default().to_owned();
         Ok(MembershipOutcome::new(changed, version))
@@ -1340,6 +1563,17 @@ impl Store for MemoryStore {
         state.create(view, resource)
     }
 
+    async fn create_json(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        resource: Resource,
+    ) -> Result<StoredJson, StoreError> {
+        let tenant = self.tenant_or_create(ctx.tenant());
+        let mut state = write(&tenant);
+        state.create_json(view, resource)
+    }
+
     async fn get(
         &self,
         ctx: &RequestContext,
@@ -1402,6 +1636,22 @@ impl Store for MemoryStore {
         };
         let mut state = write(&tenant);
         state.replace(view, resource, expected_version)
+    }
+
+    async fn replace_json(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        resource: Resource,
+        expected_version: &str,
+    ) -> Result<StoredJson, StoreError> {
+        let Some(tenant) = self.tenant(ctx.tenant()) else {
+            return Err(StoreError::NotFound(
+                resource.id().unwrap_or_default().to_owned(),
+            ));
+        };
+        let mut state = write(&tenant);
+        state.replace_json(view, resource, expected_version)
     }
 
     async fn delete(

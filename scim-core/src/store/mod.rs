@@ -206,7 +206,9 @@ impl QueryPage {
 
 /// A resource as JSON text, for the engine's read path (GET, list, search), which writes
 /// responses from it without building a [`Resource`] (see [`Store::get_json`]).
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Equality compares `text` and `derived`.
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct StoredJson {
     /// The resource's attributes as a JSON object (e.g. compact text as stored), keys in
@@ -216,6 +218,76 @@ pub struct StoredJson {
     /// Multi-valued attributes the store keeps outside `text` or derives when reading
     /// (a User's `groups`, a Group's `members`), by key; the engine adds their `$ref`.
     pub derived: Vec<(String, Value)>,
+    /// Where `id`, `meta.version` and `meta.location` are in `text`, when the store wrote
+    /// the text itself (the reference store): the engine then rewrites `meta.location`
+    /// without scanning the text. Checked against the text before use.
+    pub(crate) layout: Option<TextLayout>,
+}
+
+impl PartialEq for StoredJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text && self.derived == other.derived
+    }
+}
+
+/// Byte ranges (start, end) of string values in a resource's compact JSON text, each a
+/// whole JSON string literal (quotes included): the top-level `id` and, in the top-level
+/// `meta` object (whose keys are in sorted order), `version` and `location`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TextLayout {
+    pub(crate) id: (u32, u32),
+    pub(crate) version: (u32, u32),
+    pub(crate) location: (u32, u32),
+}
+
+impl TextLayout {
+    /// The value at `range` of `text` if it is the string literal of the member `key`
+    /// (so a layout that does not belong to `text` is never used).
+    fn member<'t>(text: &'t str, range: (u32, u32), key: &str) -> Option<&'t str> {
+        let (start, end) = (
+            usize::try_from(range.0).ok()?,
+            usize::try_from(range.1).ok()?,
+        );
+        let value = text.get(start..end)?;
+        let before = text.get(..start)?.strip_suffix(':')?.strip_suffix('"')?;
+        let ok = before.strip_suffix(key)?.ends_with('"')
+            && value.len() >= 2
+            && value.starts_with('"')
+            && value.ends_with('"');
+        ok.then_some(value)
+    }
+
+    /// The string literal of `id` in `text`.
+    pub(crate) fn id<'t>(&self, text: &'t str) -> Option<&'t str> {
+        Self::member(text, self.id, "id")
+    }
+
+    /// The string literal of `meta.version` in `text`.
+    pub(crate) fn version<'t>(&self, text: &'t str) -> Option<&'t str> {
+        Self::member(text, self.version, "version")
+    }
+
+    /// `text` before and after the string literal of `meta.location`.
+    pub(crate) fn around_location<'t>(&self, text: &'t str) -> Option<(&'t str, &'t str)> {
+        Self::member(text, self.location, "location")?;
+        let (start, end) = (
+            usize::try_from(self.location.0).ok()?,
+            usize::try_from(self.location.1).ok()?,
+        );
+        Some((text.get(..start)?, text.get(end..)?))
+    }
+}
+
+/// The contents of a JSON string literal (with its quotes), unescaped.
+pub(crate) fn unquote(literal: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
+    if crate::projection::plain_json(inner) {
+        Some(std::borrow::Cow::Borrowed(inner))
+    } else {
+        serde_json::from_str::<String>(literal)
+            .ok()
+            .map(std::borrow::Cow::Owned)
+    }
 }
 
 impl StoredJson {
@@ -224,7 +296,11 @@ impl StoredJson {
 
     /// From text and derived attributes.
     pub fn new(text: String, derived: Vec<(String, Value)>) -> Self {
-        Self { text, derived }
+        Self {
+            text,
+            derived,
+            layout: None,
+        }
     }
 
     /// From a [`Resource`]: `groups` and `members` become `derived`, the rest is serialized.
@@ -241,7 +317,7 @@ impl StoredJson {
             }
         }
         let text = serde_json::to_string(&map).map_err(StoreError::backend)?;
-        Ok(Self { text, derived })
+        Ok(Self::new(text, derived))
     }
 }
 
@@ -647,6 +723,33 @@ pub trait Store: Send + Sync + 'static {
         resource: Resource,
         expected_version: &str,
     ) -> Result<Resource, StoreError>;
+
+    /// [`Store::create`] returning the stored resource as JSON text, for the engine's
+    /// POST, which renders its response from it. The default converts the result of
+    /// `create` (see [`Store::get_json`]).
+    async fn create_json(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        resource: Resource,
+    ) -> Result<StoredJson, StoreError> {
+        let stored = self.create(ctx, view, resource).await?;
+        StoredJson::from_resource(stored)
+    }
+
+    /// [`Store::replace`] returning the stored resource as JSON text, for the engine's
+    /// write path (PUT, PATCH), which renders its response from it. The default converts
+    /// the result of `replace` (see [`Store::get_json`]).
+    async fn replace_json(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        resource: Resource,
+        expected_version: &str,
+    ) -> Result<StoredJson, StoreError> {
+        let stored = self.replace(ctx, view, resource, expected_version).await?;
+        StoredJson::from_resource(stored)
+    }
 
     /// Deletes a resource (RFC 7644 §3.6), if `expected_version` is `None` or equals the
     /// stored version. Deleting a User also removes it from every Group's `members`.
