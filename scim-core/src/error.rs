@@ -11,6 +11,7 @@ pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 /// `scimType` values of RFC 7644 §3.12, Table 9.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ScimType {
     /// The filter syntax was invalid or the filter cannot be applied.
     InvalidFilter,
