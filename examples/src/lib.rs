@@ -13,10 +13,9 @@
 use async_trait::async_trait;
 use clap::Parser;
 use scim_axum::scim_core::scim_filter::{AttrPath, CompValue, CompareOp, Filter};
-use scim_axum::scim_core::store::{Page, Query};
 use scim_axum::scim_core::{
     BearerAuthenticator, MemoryStore, Principal, RequestContext, RevocationError, RevocationReason,
-    ScimEngine, Store, TokenRevoker,
+    ScimEngine, StoredResource, TokenRevoker,
 };
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -217,33 +216,22 @@ impl DemoApp {
             .get("userName")
             .and_then(Value::as_str)
             .ok_or(AppError::BadRequest)?;
-        let registry = self.engine.registry();
-        let view = registry.resource_type("User").ok_or(AppError::Internal)?;
         let filter = Filter::Compare {
             path: AttrPath::new("userName"),
             op: CompareOp::Eq,
             value: CompValue::String(user_name.to_owned()),
         };
-        let query = Query::new(
-            view,
-            Some(&filter),
-            None,
-            Page::Index {
-                start_index: 1,
-                count: 1,
-            },
-        );
-        let page = self
-            .store
-            .query(&self.context(), &query)
+        let found = self
+            .engine
+            .find(&self.context(), "User", &filter, 1)
             .await
             .map_err(|_| AppError::Internal)?;
-        let user = page.resources.first().ok_or(AppError::Forbidden)?;
-        if !user.as_user().active() {
+        let user = found.first().ok_or(AppError::Forbidden)?;
+        let (_, active) = user_fields(user)?;
+        if !active {
             return Err(AppError::Forbidden);
         }
-        let id = user.id().ok_or(AppError::Internal)?;
-        Ok(json!({ "token": self.sessions.start(id) }))
+        Ok(json!({ "token": self.sessions.start(user.id()) }))
     }
 
     /// `GET /app/me`: the user behind a live session.
@@ -256,21 +244,30 @@ impl DemoApp {
             .map(str::trim)
             .ok_or(AppError::Unauthorized)?;
         let user_id = self.sessions.user_of(token).ok_or(AppError::Unauthorized)?;
-        let registry = self.engine.registry();
-        let view = registry.resource_type("User").ok_or(AppError::Internal)?;
         let user = self
-            .store
-            .get(&self.context(), view, &user_id)
+            .engine
+            .get(&self.context(), "User", &user_id)
             .await
             .map_err(|_| AppError::Internal)?
             .ok_or(AppError::Unauthorized)?;
-        let user = user.as_user();
+        let (user_name, active) = user_fields(&user)?;
         Ok(json!({
             "id": user_id,
-            "userName": user.user_name(),
-            "active": user.active(),
+            "userName": user_name,
+            "active": active,
         }))
     }
+}
+
+/// A User's `userName` and `active` (RFC 7643 §4.1.1; `active` defaults to true).
+fn user_fields(user: &StoredResource) -> Result<(Option<String>, bool), AppError> {
+    let attributes = user.attributes().map_err(|_| AppError::Internal)?;
+    let user_name = attributes
+        .get("userName")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let active = attributes.get("active").and_then(Value::as_bool) != Some(false);
+    Ok((user_name, active))
 }
 
 /// Sets up tracing to stderr (`RUST_LOG` overrides the default `info`).

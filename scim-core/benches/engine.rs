@@ -11,9 +11,10 @@
 
 use criterion::{BenchmarkId, Criterion, black_box, criterion_group, criterion_main};
 use scim_core::schema::SchemaRegistry;
+use scim_core::store::{Member, ResourceMeta, StoredResource};
 use scim_core::{
     InsecureNoAuthentication, MemoryStore, Method, NoSessionsToRevoke, Principal, RequestContext,
-    Resource, ScimEngine, ScimRequest, Store, meta,
+    ScimEngine, ScimRequest, Store,
 };
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,12 +41,20 @@ fn engine(store: &MemoryStore) -> ScimEngine {
         .unwrap()
 }
 
-fn stamped(view: &scim_core::schema::ResourceTypeView, id: String, attrs: Value) -> Resource {
-    let mut resource = Resource::from_stored(attrs).unwrap();
-    resource.set_id(id);
-    resource.recompute_schemas(view);
-    meta::stamp_created(&mut resource, view, BASE, chrono::Utc::now()).unwrap();
-    resource
+fn stamped(
+    view: &scim_core::schema::ResourceTypeView,
+    id: String,
+    mut attrs: Value,
+    members: Vec<Member>,
+) -> StoredResource {
+    attrs["schemas"] = json!([view.core_schema().id]);
+    let attributes = attrs.as_object().cloned().unwrap();
+    StoredResource::from_map(
+        id,
+        ResourceMeta::created_at(chrono::Utc::now()),
+        attributes,
+        members,
+    )
 }
 
 /// A store with `n` users `user0` … straight through the `Store` API (fast seeding).
@@ -60,8 +69,9 @@ fn users(rt: &Runtime, n: usize) -> MemoryStore {
                 view,
                 format!("id-{i}"),
                 json!({"userName": format!("user{i}"), "active": true, "displayName": format!("User {i}")}),
+                Vec::new(),
             );
-            store.create(&ctx, view, user).await.unwrap();
+            store.create(&ctx, view, &user).await.unwrap();
         }
     });
     store
@@ -72,15 +82,11 @@ fn group(rt: &Runtime, n: usize) -> MemoryStore {
     let registry = SchemaRegistry::default();
     let view = registry.resource_type("Group").unwrap();
     let store = MemoryStore::new();
-    let members: Vec<Value> = (0..n)
-        .map(|i| json!({"value": format!("m-{i}"), "type": "User"}))
+    let members: Vec<Member> = (0..n)
+        .map(|i| Member::new(format!("m-{i}")).with_type("User"))
         .collect();
-    let group = stamped(
-        view,
-        "g".into(),
-        json!({"displayName": "big", "members": members}),
-    );
-    rt.block_on(store.create(&ctx(), view, group)).unwrap();
+    let group = stamped(view, "g".into(), json!({"displayName": "big"}), members);
+    rt.block_on(store.create(&ctx(), view, &group)).unwrap();
     store
 }
 

@@ -7,9 +7,10 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use scim_core::schema::SchemaRegistry;
+use scim_core::store::{ResourceMeta, StoredResource};
 use scim_core::{
     InsecureNoAuthentication, MemoryStore, Method, NoSessionsToRevoke, Principal, RequestContext,
-    Resource, ScimEngine, ScimRequest, Store, meta,
+    ScimEngine, ScimRequest, Store,
 };
 use serde_json::json;
 
@@ -34,7 +35,7 @@ fn main() {
     let ctx = RequestContext::new(Principal::new(TENANT, "preload"), BASE);
     rt.block_on(async {
         for i in 0..USERS {
-            let attrs = json!({
+            let mut attrs = json!({
                 "userName": format!("user{i}"),
                 "externalId": format!("ext-{i}"),
                 "name": {
@@ -46,11 +47,11 @@ fn main() {
                 "active": true,
                 "emails": [{"value": format!("user{i}@example.com"), "type": "work", "primary": true}],
             });
-            let mut user = Resource::from_stored(attrs).unwrap();
-            user.set_id(user_id(i));
-            user.recompute_schemas(view);
-            meta::stamp_created(&mut user, view, BASE, chrono::Utc::now()).unwrap();
-            store.create(&ctx, view, user).await.unwrap();
+            attrs["schemas"] = json!([view.core_schema().id]);
+            let attributes = attrs.as_object().cloned().unwrap();
+            let meta = ResourceMeta::created_at(ctx.now);
+            let user = StoredResource::from_map(user_id(i), meta, attributes, Vec::new());
+            store.create(&ctx, view, &user).await.unwrap();
         }
     });
     let engine = ScimEngine::builder(store)

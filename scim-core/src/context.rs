@@ -1,5 +1,7 @@
 //! Who is calling and for which tenant (RFC 7644 §2 authentication, §6 multi-tenancy).
 
+use chrono::{DateTime, Utc};
+
 /// An authenticated caller, as an [`Authenticator`](crate::auth::Authenticator) reports it.
 ///
 /// Every store call and every audit event carries the principal's `tenant`, so one
@@ -44,15 +46,27 @@ pub struct RequestContext {
     /// The absolute base URL of the SCIM service for this request, e.g.
     /// `https://app.example.com/scim/v2` (used for `meta.location` and `Location`).
     pub base_url: String,
+    /// The instant of the request (millisecond precision): `meta.lastModified` of everything
+    /// the request changes, including what a store changes by itself (membership changes,
+    /// delete cascades; RFC 7643 §3.1). The engine takes it from its clock.
+    pub now: DateTime<Utc>,
 }
 
 impl RequestContext {
-    /// A context for `principal` at `base_url`.
+    /// A context for `principal` at `base_url`, at the current time.
     pub fn new(principal: Principal, base_url: impl Into<String>) -> Self {
         Self {
             principal,
             base_url: base_url.into(),
+            now: crate::meta::truncate_to_millis(Utc::now()),
         }
+    }
+
+    /// The same context at another instant (truncated to milliseconds).
+    #[must_use]
+    pub fn at(mut self, now: DateTime<Utc>) -> Self {
+        self.now = crate::meta::truncate_to_millis(now);
+        self
     }
 
     /// The tenant of the request.

@@ -9,6 +9,10 @@ use bytes::Bytes;
 /// The media type of every SCIM response body (RFC 7644 §3.1, §8.1).
 pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
 
+/// `Retry-After` (RFC 9110 §10.2.3) of every 503 answer, in seconds: storage and token
+/// revocation failures are usually over by then, and IdPs retry 5xx answers.
+pub const RETRY_AFTER_SECONDS: &str = "5";
+
 /// HTTP methods SCIM uses (RFC 7644 §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -175,8 +179,8 @@ impl ScimResponse {
     }
 
     /// The SCIM error response for `err` (RFC 7644 §3.12): its status, an
-    /// `application/scim+json` error body, and `WWW-Authenticate: Bearer` on 401
-    /// (RFC 6750 §3). Adapters use it for failures before the engine runs (e.g. a body over
+    /// `application/scim+json` error body, `WWW-Authenticate: Bearer` on 401
+    /// (RFC 6750 §3) and `Retry-After` on 503. Adapters use it for failures before the engine runs (e.g. a body over
     /// the size limit).
     pub fn from_error(err: &crate::error::ScimError) -> Self {
         let body = serde_json::to_vec(&err.to_json()).unwrap_or_default();
@@ -184,6 +188,10 @@ impl ScimResponse {
             ScimResponse::new(err.status()).with_header("content-type", SCIM_MEDIA_TYPE);
         if err.status() == 401 {
             response = response.with_header("www-authenticate", "Bearer realm=\"SCIM\"");
+        }
+        if err.status() == 503 {
+            // The failures behind a 503 (storage, token revocation) are usually transient.
+            response = response.with_header("retry-after", RETRY_AFTER_SECONDS);
         }
         response.body = body.into();
         response

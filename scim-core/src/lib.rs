@@ -40,5 +40,5 @@ pub use http::{Headers, Method, ScimRequest, ScimResponse};
 pub use resource::Resource;
 pub use revoke::{NoSessionsToRevoke, RevocationError, RevocationReason, TokenRevoker};
 pub use scim_filter;
-pub use store::{MemoryStore, Store, StoreError, StoredJson};
+pub use store::{MemoryStore, Store, StoreError, StoredResource, TinyStore};
 pub use tolerance::Tolerances;

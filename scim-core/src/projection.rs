@@ -36,8 +36,8 @@ use std::collections::{HashMap, HashSet};
 #[derive(Debug, Clone)]
 pub struct Projection {
     top: Level,
-    /// When the projection keeps unknown top-level keys: `"key":` for every top-level key
-    /// it changes (omits or projects); compact JSON text containing none of them is
+    /// When the projection keeps unknown top-level keys: `"key"` (quoted) for every
+    /// top-level key it changes (omits or projects); JSON text containing none of them is
     /// emitted unchanged (see [`Projection::keeps_text`]). `None` otherwise.
     changed_keys: Option<Vec<String>>,
 }
@@ -236,7 +236,7 @@ impl Projection {
                     .iter()
                     .map(|&i| {
                         let key = &top.rules[i].0;
-                        plain_json(key).then(|| format!("\"{key}\":"))
+                        plain_json(key).then(|| format!("\"{key}\""))
                     })
                     .collect::<Option<Vec<_>>>()
             })
@@ -244,13 +244,32 @@ impl Projection {
         Projection { top, changed_keys }
     }
 
-    /// Whether the projection leaves every top-level member of `text` — compact JSON
-    /// text of an object as serde_json writes it — as it is: no key it omits or projects
-    /// occurs in it (at any depth: conservative). `write_object` then copies each member.
+    /// Whether the projection leaves every top-level member of `text` — the JSON text of
+    /// an object as this crate writes it (keys unescaped) — as it is: no key it omits or
+    /// projects occurs in it as a quoted string anywhere (conservative: a value equal to
+    /// such a key also counts). The members can then be copied as they are.
     pub(crate) fn keeps_text(&self, text: &str) -> bool {
         self.changed_keys
             .as_ref()
             .is_some_and(|keys| !keys.iter().any(|k| text.contains(k.as_str())))
+    }
+
+    /// Whether the projection emits anything of the top-level member `key` (in schema case).
+    pub(crate) fn emits(&self, key: &str) -> bool {
+        let top = &self.top;
+        match top.rules.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
+            Ok(i) => !matches!(top.rules[i].1, Rule::Omit),
+            Err(_) => top.keep_unknown,
+        }
+    }
+
+    /// Whether the projection emits the top-level member `key` (in schema case) whole.
+    pub(crate) fn keeps_whole(&self, key: &str) -> bool {
+        let top = &self.top;
+        match top.rules.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
+            Ok(i) => matches!(top.rules[i].1, Rule::Whole),
+            Err(_) => top.keep_unknown,
+        }
     }
 
     /// Applies the projection to a resource's attributes; the output keeps schema-case keys
@@ -440,9 +459,6 @@ pub(crate) enum Member<'a> {
     Raw(&'a serde_json::value::RawValue),
     /// A parsed value.
     Value(&'a Value),
-    /// A JSON object as text with one string member set (added or replaced), e.g. `meta`
-    /// with this request's `location`.
-    RawWith(&'a serde_json::value::RawValue, &'a str, &'a str),
 }
 
 /// Whether `s` needs no escaping in a JSON string (no control character, `"` or `\\`).
@@ -462,50 +478,6 @@ fn write_key(out: &mut Vec<u8>, key: &str) -> Result<(), serde_json::Error> {
     } else {
         serde_json::to_writer(&mut *out, key)
     }
-}
-
-/// Writes a raw JSON object with the string member `key` set to `value` (in key order
-/// when the object's keys are sorted); `None` if `raw` is not such an object.
-fn write_raw_with(
-    out: &mut Vec<u8>,
-    raw: &serde_json::value::RawValue,
-    key: &str,
-    value: &str,
-) -> Result<bool, serde_json::Error> {
-    let Some(members) = raw_members(raw.get()) else {
-        return Ok(false);
-    };
-    out.push(b'{');
-    let mut done = false;
-    let mut first = true;
-    let mut put = |out: &mut Vec<u8>, k: &str, v: Option<&serde_json::value::RawValue>| {
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        write_key(out, k)?;
-        out.push(b':');
-        match v {
-            Some(v) => out.extend_from_slice(v.get().as_bytes()),
-            None => serde_json::to_writer(&mut *out, value)?,
-        }
-        Ok::<(), serde_json::Error>(())
-    };
-    for (k, v) in members {
-        if !done && k >= key {
-            put(out, key, None)?;
-            done = true;
-            if k == key {
-                continue;
-            }
-        }
-        put(out, k, Some(v))?;
-    }
-    if !done {
-        put(out, key, None)?;
-    }
-    out.push(b'}');
-    Ok(true)
 }
 
 /// The top-level members of a JSON object as text, in document order, without parsing the
@@ -572,14 +544,6 @@ impl Projection {
                             parsed = serde_json::from_str::<Value>(raw.get())?;
                             &parsed
                         }
-                        Member::RawWith(raw, k, v) => {
-                            let mut value = serde_json::from_str::<Value>(raw.get())?;
-                            if let Value::Object(m) = &mut value {
-                                m.insert(k.to_owned(), Value::String(v.to_owned()));
-                            }
-                            parsed = value;
-                            &parsed
-                        }
                     };
                     match level.apply_value(value) {
                         Some(v) => {
@@ -599,11 +563,6 @@ impl Projection {
             match member {
                 Member::Raw(raw) => out.extend_from_slice(raw.get().as_bytes()),
                 Member::Value(v) => serde_json::to_writer(&mut *out, v)?,
-                Member::RawWith(raw, k, v) => {
-                    if !write_raw_with(out, raw, k, v)? {
-                        out.extend_from_slice(raw.get().as_bytes());
-                    }
-                }
             }
         }
         out.push(b'}');

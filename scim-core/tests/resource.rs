@@ -4,13 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{TimeZone, Utc};
-use scim_core::meta;
-use scim_core::projection::Projection;
 use scim_core::resource::Resource;
 use scim_core::schema::{
     AttributeDef, ENTERPRISE_USER_SCHEMA, ResourceTypeView, Schema, SchemaRegistry, USER_SCHEMA,
 };
-use scim_core::{ScimError, ScimType, Tolerances};
+use scim_core::{
+    InsecureNoAuthentication, MemoryStore, Method, NoSessionsToRevoke, ScimEngine, ScimError,
+    ScimRequest, ScimResponse, ScimType, Store, Tolerances,
+};
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Value {
@@ -38,23 +39,61 @@ fn scim_type(err: &ScimError) -> Option<ScimType> {
     err.scim_type()
 }
 
-/// Simulates the server side of a create: client body → resource → id + meta.
+/// Simulates the server side of a create: client body → resource with an `id`.
 fn create(view: &ResourceTypeView, body: Value, id: &str) -> Resource {
     let mut r = Resource::from_client(view, body, &Tolerances::strict()).unwrap();
     r.set_id(id);
-    let now = Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap();
-    meta::stamp_created(&mut r, view, "https://example.com/v2", now).unwrap();
     r
 }
 
-/// Round trip of an RFC 7643 §8 example: POST body in, default representation out.
-fn round_trip(file: &str, resource_type: &str) {
-    let registry = registry();
-    let view = registry.resource_type(resource_type).unwrap();
+/// An engine over `store` whose next `id` is `id`, with a clock at 2024-05-01T12:00:00Z
+/// plus one hour per request.
+fn engine_for(store: MemoryStore, id: &str) -> ScimEngine {
+    let id = id.to_owned();
+    let hours = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    ScimEngine::builder(store)
+        .authenticator(InsecureNoAuthentication::for_tenant("t"))
+        .revoker(NoSessionsToRevoke)
+        .ids(move || id.clone())
+        .clock(move || {
+            let h = hours.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap() + chrono::Duration::hours(h)
+        })
+        .build()
+        .unwrap()
+}
+
+async fn send(
+    engine: &ScimEngine,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> ScimResponse {
+    let mut req = ScimRequest::new(method, path).with_base_url("https://example.com/v2");
+    if let Some(body) = body {
+        req = req.with_body(body.to_string().into_bytes());
+    }
+    engine.handle(req).await
+}
+
+/// Round trip of an RFC 7643 §8 example through the engine: POST body in, default
+/// representation out.
+async fn round_trip(file: &str, resource_type: &str) {
     let example = fixture(file);
     let id = example["id"].as_str().unwrap().to_owned();
-    let resource = create(view, example.clone(), &id);
-    let out = Value::Object(Projection::default_for(view).apply_resource(&resource));
+    let store = MemoryStore::new();
+    let engine = engine_for(store.clone(), &id);
+    let endpoint = format!("/{resource_type}s");
+    let created = send(&engine, Method::Post, &endpoint, Some(&example)).await;
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    let got = send(&engine, Method::Get, &format!("{endpoint}/{id}"), None).await;
+    assert_eq!(got.body, created.body, "GET answers what POST answered");
+    let out = got.json();
 
     let mut expected = example.as_object().unwrap().clone();
     // Never returned (RFC 7643 §4.1.1 password: writeOnly, returned never) …
@@ -77,32 +116,42 @@ fn round_trip(file: &str, resource_type: &str) {
         meta["location"],
         format!("https://example.com/v2/{resource_type}s/{id}")
     );
-    assert!(meta["version"].as_str().unwrap().starts_with("W/\""));
+    assert_eq!(meta["created"], "2024-05-01T12:00:00.000Z");
+    assert_eq!(meta["lastModified"], "2024-05-01T12:00:00.000Z");
+    assert_eq!(meta["version"], r#"W/"1""#);
+    assert_eq!(got.header("etag"), Some(r#"W/"1""#));
     // The password is stored (write-only), never returned.
     if example.get("password").is_some() {
-        assert_eq!(resource.get("password"), example.get("password"));
+        let registry = registry();
+        let view = registry.resource_type(resource_type).unwrap();
+        let ctx = scim_core::RequestContext::new(scim_core::Principal::new("t", "test"), "");
+        let stored = store.get(&ctx, view, &id).await.unwrap().unwrap();
+        assert_eq!(
+            stored.attributes().unwrap().get("password"),
+            example.get("password")
+        );
         assert!(out.get("password").is_none());
     }
 }
 
-#[test]
-fn rfc_8_1_minimal_user_round_trips() {
-    round_trip("rfc7643-8.1-minimal-user.json", "User");
+#[tokio::test]
+async fn rfc_8_1_minimal_user_round_trips() {
+    round_trip("rfc7643-8.1-minimal-user.json", "User").await;
 }
 
-#[test]
-fn rfc_8_2_full_user_round_trips() {
-    round_trip("rfc7643-8.2-full-user.json", "User");
+#[tokio::test]
+async fn rfc_8_2_full_user_round_trips() {
+    round_trip("rfc7643-8.2-full-user.json", "User").await;
 }
 
-#[test]
-fn rfc_8_3_enterprise_user_round_trips() {
-    round_trip("rfc7643-8.3-enterprise-user.json", "User");
+#[tokio::test]
+async fn rfc_8_3_enterprise_user_round_trips() {
+    round_trip("rfc7643-8.3-enterprise-user.json", "User").await;
 }
 
-#[test]
-fn rfc_8_4_group_round_trips() {
-    round_trip("rfc7643-8.4-group.json", "Group");
+#[tokio::test]
+async fn rfc_8_4_group_round_trips() {
+    round_trip("rfc7643-8.4-group.json", "Group").await;
 }
 
 #[test]
@@ -565,7 +614,6 @@ fn group_members_may_be_added_and_removed() {
     replacement.check_replace(&existing, groups).unwrap();
     let kept = replacement.keep_server_owned(&existing, groups);
     assert_eq!(kept.id(), Some("g"));
-    assert_eq!(kept.get("meta"), existing.get("meta"));
     let members = kept.as_group().members();
     assert_eq!(members.len(), 2);
     assert_eq!(members[0].value, Some("u2"));
@@ -618,75 +666,51 @@ fn stored_round_trip() {
     assert!(Resource::from_stored(json!("x")).is_err());
 }
 
-mod meta_and_etag {
-    use super::*;
-
-    fn t(h: u32) -> chrono::DateTime<Utc> {
-        Utc.with_ymd_and_hms(2024, 5, 1, h, 0, 0).unwrap()
-    }
-
-    #[test]
-    fn created_meta() {
-        let registry = registry();
-        let view = users(&registry);
-        let mut r = user(json!({"userName": "a"})).unwrap();
-        assert!(meta::stamp_created(&mut r, view, "https://x", t(1)).is_err());
-        r.set_id("42");
-        meta::stamp_created(&mut r, view, "https://example.com/scim/", t(1)).unwrap();
-        let m = r.get("meta").unwrap();
-        assert_eq!(m["resourceType"], "User");
-        assert_eq!(m["created"], "2024-05-01T01:00:00.000Z");
-        assert_eq!(m["lastModified"], "2024-05-01T01:00:00.000Z");
-        assert_eq!(m["location"], "https://example.com/scim/Users/42");
-        let version = m["version"].as_str().unwrap();
-        assert_eq!(version, meta::etag(&r));
-        assert!(version.starts_with("W/\"") && version.ends_with('"'));
-        assert_eq!(version.len(), "W/\"".len() + 32 + "\"".len());
-        assert_eq!(meta::version(&r), Some(version));
-    }
-
-    #[test]
-    fn etag_changes_on_modification_not_on_no_op() {
-        let registry = registry();
-        let view = users(&registry);
-        let mut r = user(json!({"userName": "a", "active": true})).unwrap();
-        r.set_id("1");
-        meta::stamp_created(&mut r, view, "", t(1)).unwrap();
-        assert_eq!(r.get("meta").unwrap()["location"], "/Users/1");
-
-        // No-op: same content, re-stamped later.
-        let mut same = r.clone();
-        assert!(!meta::stamp_modified(&mut same, &r, t(2)));
-        assert_eq!(meta::version(&same), meta::version(&r));
-        assert_eq!(same.get("meta"), r.get("meta"));
-
-        // Modification.
-        let mut changed = r.clone();
-        changed
-            .attributes_mut()
-            .insert("active".into(), Value::Bool(false));
-        assert!(meta::stamp_modified(&mut changed, &r, t(3)));
-        let m = changed.get("meta").unwrap();
-        assert_ne!(meta::version(&changed), meta::version(&r));
-        assert_eq!(m["created"], "2024-05-01T01:00:00.000Z");
-        assert_eq!(m["lastModified"], "2024-05-01T03:00:00.000Z");
-        assert_eq!(m["location"], "/Users/1");
-        assert_eq!(m["resourceType"], "User");
-    }
-
-    #[test]
-    fn etag_ignores_meta_and_key_order() {
-        let a = Resource::from_stored(json!({"b": 1, "a": [1, {"y": 2, "x": 1}]})).unwrap();
-        let b = Resource::from_stored(
-            json!({"a": [1, {"x": 1, "y": 2}], "b": 1, "meta": {"version": "W/\"old\""}}),
-        )
-        .unwrap();
-        assert_eq!(meta::etag(&a), meta::etag(&b));
-        let c = Resource::from_stored(json!({"b": 1, "a": [{"y": 2, "x": 1}, 1]})).unwrap();
-        assert_ne!(meta::etag(&a), meta::etag(&c), "array order is content");
-        let d = Resource::from_stored(json!({"b": "1", "a": [1, {"y": 2, "x": 1}]})).unwrap();
-        assert_ne!(meta::etag(&a), meta::etag(&d), "types are content");
-    }
+/// Versions (RFC 7644 §3.14): 1 on create, the next one on every change, the same on a
+/// no-op — which keeps `lastModified` too.
+#[tokio::test]
+async fn versions_count_changes_and_no_ops_keep_meta() {
+    let engine = engine_for(MemoryStore::new(), "u1");
+    let created = send(
+        &engine,
+        Method::Post,
+        "/Users",
+        Some(&json!({"userName": "a", "active": true})),
+    )
+    .await;
+    assert_eq!(created.header("etag"), Some(r#"W/"1""#));
+    let patch = |value: bool| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "active", "value": value}]
+        })
+    };
+    let same = send(&engine, Method::Patch, "/Users/u1", Some(&patch(true))).await;
+    assert_eq!(same.status, 200);
+    assert_eq!(same.header("etag"), Some(r#"W/"1""#));
+    assert_eq!(
+        same.json()["meta"],
+        created.json()["meta"],
+        "a no-op keeps meta"
+    );
+    let changed = send(&engine, Method::Patch, "/Users/u1", Some(&patch(false))).await;
+    assert_eq!(changed.header("etag"), Some(r#"W/"2""#));
+    let meta = &changed.json()["meta"];
+    assert_eq!(meta["created"], "2024-05-01T12:00:00.000Z");
+    assert_eq!(meta["lastModified"], "2024-05-01T14:00:00.000Z");
+    assert_eq!(meta["version"], r#"W/"2""#);
+    let put = send(
+        &engine,
+        Method::Put,
+        "/Users/u1",
+        Some(&json!({"userName": "a", "active": false})),
+    )
+    .await;
+    assert_eq!(
+        put.header("etag"),
+        Some(r#"W/"2""#),
+        "a PUT of the same resource is a no-op"
+    );
 }
 
 /// A Group with 100 000 members is checked in linear time (duplicates are found by hashing,

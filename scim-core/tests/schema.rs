@@ -81,6 +81,9 @@ fn user_schema_matches_rfc_8_7_1() {
     // §8.2 example use it; the §8.7.1 listing omits it).
     let primary = normalize(&json!({"name": "primary", "type": "boolean", "multiValued": false}));
     expected.get_mut("addresses").unwrap()["subAttributes"]["primary"] = primary;
+    // Deliberate difference: `groups.value` holds a Group's `id` and compares exactly, as
+    // `id` does (RFC 7643 §3.1; the §8.7.1 listing leaves it `caseExact: false`).
+    expected.get_mut("groups").unwrap()["subAttributes"]["value"]["caseExact"] = json!(true);
     assert_same(USER_SCHEMA, expected);
 
     let generated = generated(USER_SCHEMA);
@@ -109,15 +112,17 @@ fn group_schema_matches_rfc_8_7_1() {
         "name": "display", "type": "string", "multiValued": false, "mutability": "immutable"
     }));
     expected.get_mut("members").unwrap()["subAttributes"]["display"] = display;
+    // Deliberate difference 3: `members.value` holds an `id` and compares exactly.
+    expected.get_mut("members").unwrap()["subAttributes"]["value"]["caseExact"] = json!(true);
     assert_same(GROUP_SCHEMA, expected);
 }
 
 #[test]
 fn enterprise_user_schema_matches_rfc_8_7_1() {
-    assert_same(
-        ENTERPRISE_USER_SCHEMA,
-        normalize_schema(&rfc_schema(ENTERPRISE_USER_SCHEMA)),
-    );
+    let mut expected = normalize_schema(&rfc_schema(ENTERPRISE_USER_SCHEMA));
+    // Deliberate difference: `manager.value` holds a User's `id` and compares exactly.
+    expected.get_mut("manager").unwrap()["subAttributes"]["value"]["caseExact"] = json!(true);
+    assert_same(ENTERPRISE_USER_SCHEMA, expected);
     assert_eq!(generated(ENTERPRISE_USER_SCHEMA)["name"], "EnterpriseUser");
 }
 

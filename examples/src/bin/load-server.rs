@@ -7,7 +7,8 @@
 
 use axum::Router;
 use clap::Parser;
-use scim_axum::scim_core::{Principal, RequestContext, Resource, Store, meta};
+use scim_axum::scim_core::store::{ResourceMeta, StoredResource};
+use scim_axum::scim_core::{Principal, RequestContext, Store};
 use scim_examples::{DemoApp, Options, TENANT, announce, init_tracing};
 
 #[path = "../bench_users.rs"]
@@ -37,11 +38,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("no User resource type")?;
     let ctx = RequestContext::new(Principal::new(TENANT, "preload"), base.as_str());
     for i in 0..options.preload {
-        let mut user = Resource::from_stored(bench_users::user_attributes(i))?;
-        user.set_id(bench_users::user_id(i));
-        user.recompute_schemas(view);
-        meta::stamp_created(&mut user, view, &base, chrono::Utc::now())?;
-        app.store.create(&ctx, view, user).await?;
+        let mut attributes = bench_users::user_attributes(i);
+        attributes["schemas"] = serde_json::json!([view.core_schema().id]);
+        let attributes = attributes.as_object().cloned().unwrap_or_default();
+        let meta = ResourceMeta::created_at(ctx.now);
+        let user = StoredResource::from_map(bench_users::user_id(i), meta, attributes, Vec::new());
+        app.store.create(&ctx, view, &user).await?;
     }
     eprintln!("preloaded {} users", options.preload);
     let router = Router::new().nest("/scim/v2", scim_axum::router(app.engine.clone()));

@@ -20,13 +20,20 @@
 //! [`EngineConfig::max_results`]: super::EngineConfig::max_results
 //! [`EngineConfig::protected`]: super::EngineConfig::protected
 
+use super::render::Derived;
 use super::{Body, Outcome, ScimEngine};
 use crate::context::RequestContext;
 use crate::error::ScimError;
+use crate::projection::Projection;
 use crate::schema::{ResourceTypeView, USER_SCHEMA};
-use crate::store::{Page, Query, Sort, SortOrder, StoreError};
+use crate::store::query::select;
+use crate::store::{
+    CursorScope, Membership, Page, Position, Query, QueryPage, ResolvedFilter, ResolvedSort,
+    SortOrder, StoredResource,
+};
 use scim_filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath};
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// The ListResponse message schema (RFC 7644 §3.4.2).
 pub(crate) const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -252,8 +259,20 @@ impl ListParams {
 /// The parsed, resource-type-independent part of a list request.
 struct Prepared {
     filter: Option<Filter>,
-    sort: Option<Sort>,
-    page: Page,
+    sort: Option<(AttrPath, SortOrder)>,
+    page: RequestedPage,
+}
+
+/// The page a client asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RequestedPage {
+    /// `startIndex` (1-based) and `count` (RFC 7644 §3.4.2.4).
+    Index { start_index: usize, count: usize },
+    /// `cursor` (`None` for the first page) and `count` (RFC 9865).
+    Cursor {
+        cursor: Option<String>,
+        count: usize,
+    },
 }
 
 fn prepare(params: &ListParams, max_results: usize) -> Result<Prepared, ScimError> {
@@ -274,7 +293,7 @@ fn prepare(params: &ListParams, max_results: usize) -> Result<Prepared, ScimErro
     let sort = match params.sort_by.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(by) => match scim_filter::parse_path(by) {
-            Ok(PatchPath::Attr(path)) => Some(Sort::new(path, order)),
+            Ok(PatchPath::Attr(path)) => Some((path, order)),
             _ => {
                 return Err(ScimError::InvalidValue(format!(
                     "`sortBy` must be an attribute name such as `userName` or `name.familyName` \
@@ -296,12 +315,12 @@ fn prepare(params: &ListParams, max_results: usize) -> Result<Prepared, ScimErro
                 ));
             }
             let cursor = cursor.trim();
-            Page::Cursor {
+            RequestedPage::Cursor {
                 cursor: (!cursor.is_empty()).then(|| cursor.to_owned()),
                 count,
             }
         }
-        None => Page::Index {
+        None => RequestedPage::Index {
             start_index: params
                 .start_index
                 .filter(|&s| s >= 1)
@@ -333,12 +352,90 @@ impl ScimEngine {
         Some(Filter::Not(Box::new(any)))
     }
 
-    /// The filter the store receives: the client's, AND the protection clause.
-    fn store_filter(&self, view: &ResourceTypeView, client: Option<&Filter>) -> Option<Filter> {
-        match (client.cloned(), self.protection_clause(view)) {
+    /// The resolved filter a query of `view` applies: the client's, AND the protection
+    /// clause.
+    pub(crate) fn query_filter(
+        &self,
+        view: &ResourceTypeView,
+        client: Option<&Filter>,
+    ) -> Result<Option<ResolvedFilter>, ScimError> {
+        let combined = match (client.cloned(), self.protection_clause(view)) {
             (Some(c), Some(p)) => Some(Filter::And(Box::new(c), Box::new(p))),
             (c, p) => c.or(p),
+        };
+        combined
+            .map(|f| ResolvedFilter::resolve(&f, view))
+            .transpose()
+    }
+
+    /// Answers a resolved query through the store (RFC 7644 §3.4.2): the conditions and the
+    /// sort the store applies go into its query; when something is left, the store returns
+    /// every candidate and the engine filters, sorts and pages them with the same rules
+    /// ([`Query::answer`](crate::store::Query::answer)), a User's derived `groups`
+    /// included.
+    pub(crate) async fn run_query(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        filter: Option<&ResolvedFilter>,
+        sort: Option<&ResolvedSort>,
+        page: Page<'_>,
+        members: bool,
+    ) -> Result<QueryPage, ScimError> {
+        let store = &self.inner.store;
+        let (served, rest) = match filter {
+            Some(f) => f.split(|condition| store.filters(view, condition)),
+            None => (None, None),
+        };
+        let sort_served = sort.is_none_or(|s| store.sorts(view, s));
+        let failed = |err| self.store_failure(ctx, "query", view, None, err);
+        if rest.is_none() && sort_served {
+            let mut query = Query::new(view, page).with_members(members);
+            query.filter = served.as_ref();
+            query.sort = sort;
+            return store.query(ctx, &query).await.map_err(failed);
         }
+        let needs_members = members || rest.as_ref().is_some_and(|r| r.mentions("members"));
+        let mut query = Query::new(view, Page::All).with_members(needs_members);
+        query.filter = served.as_ref();
+        let candidates = store.query(ctx, &query).await.map_err(failed)?.resources;
+        let derive = view.derives_groups()
+            && (rest.as_ref().is_some_and(|r| r.mentions("groups"))
+                || sort.is_some_and(|s| s.path().name == "groups"));
+        let mut groups: HashMap<String, Vec<Membership>> = HashMap::new();
+        if derive {
+            let ids: Vec<&str> = candidates.iter().map(StoredResource::id).collect();
+            let found = self
+                .groups_of(ctx, view, &ids, &Projection::default_for(view), "query")
+                .await?;
+            for (id, list) in ids.iter().zip(found) {
+                groups.insert((*id).to_owned(), list);
+            }
+        }
+        let mut page = select(view, candidates, rest.as_ref(), sort, page, |r| {
+            let mut json = r.filter_json(view)?;
+            if let (Some(list), Some(obj)) = (groups.get(r.id()), json.as_object_mut()) {
+                if !list.is_empty() {
+                    let values = list
+                        .iter()
+                        .map(|m| {
+                            serde_json::json!({"display": m.display, "type": "direct", "value": m.group})
+                        })
+                        .collect();
+                    obj.insert("groups".into(), Value::Array(values));
+                }
+            }
+            Ok(json)
+        })
+        .map_err(failed)?;
+        if !members {
+            page.resources = page
+                .resources
+                .into_iter()
+                .map(|r| r.with_members(Vec::new()))
+                .collect();
+        }
+        Ok(page)
     }
 
     /// `GET /{endpoint}` and `POST /{endpoint}/.search` (RFC 7644 §3.4.2, §3.4.3).
@@ -354,39 +451,119 @@ impl ScimEngine {
             params.attributes.as_deref(),
             params.excluded.as_deref(),
         )?;
-        let filter = self.store_filter(view, prepared.filter.as_ref());
-        let query = Query {
-            view,
+        let filter = self.query_filter(view, prepared.filter.as_ref())?;
+        let sort = prepared
+            .sort
+            .as_ref()
+            .map(|(by, order)| ResolvedSort::resolve(by, *order, view))
+            .transpose()?;
+        let members = view.has_members() && projection.emits("members");
+        let scope = CursorScope {
+            tenant: ctx.tenant(),
+            resource_type: &view.resource_type.name,
             filter: filter.as_ref(),
-            sort: prepared.sort.as_ref(),
-            page: prepared.page.clone(),
+            sort: sort.as_ref(),
         };
-        let page = self
-            .inner
-            .store
-            .query_json(ctx, &query)
-            .await
-            .map_err(|err| match err {
-                StoreError::InvalidCursor(detail) => ScimError::InvalidCursor(detail),
-                other => other.into(),
-            })?;
-        let size = page.resources.iter().map(|r| r.text.len() + 128).sum();
-        let mut list = ListWriter::with_capacity(size);
-        for stored in page.resources {
-            list.push(|out| self.write_stored(ctx, view, stored, &projection, out))?;
+        let position;
+        let (page, count) = match &prepared.page {
+            RequestedPage::Index { start_index, count } => (
+                Page::Offset {
+                    offset: start_index - 1,
+                    limit: *count,
+                },
+                *count,
+            ),
+            // One more than asked, to know whether a next page exists.
+            RequestedPage::Cursor { cursor, count } => {
+                let limit = if *count == 0 { 0 } else { count + 1 };
+                match cursor {
+                    None => (Page::Offset { offset: 0, limit }, *count),
+                    Some(cursor) => {
+                        position = scope.decode(cursor)?;
+                        (
+                            Page::After {
+                                position: &position,
+                                limit,
+                            },
+                            *count,
+                        )
+                    }
+                }
+            }
+        };
+        let mut result = self
+            .run_query(ctx, view, filter.as_ref(), sort.as_ref(), page, members)
+            .await?;
+        let mut next_cursor = None;
+        if matches!(prepared.page, RequestedPage::Cursor { .. }) && result.resources.len() > count {
+            result.resources.truncate(count);
+            if let Some(last) = result.resources.last() {
+                let sort_value = match &sort {
+                    Some(s) => s.value_of(&self.sort_json(ctx, view, last, s).await?),
+                    None => None,
+                };
+                next_cursor = Some(scope.encode(&Position::new(last.id(), sort_value)));
+            }
         }
-        Ok(list.finish(&prepared.page, page.total_results, page.next_cursor))
+        let ids: Vec<&str> = result.resources.iter().map(StoredResource::id).collect();
+        let groups = self.groups_of(ctx, view, &ids, &projection, "list").await?;
+        let group_view = self.group_type().filter(|_| view.derives_groups());
+        let size = result
+            .resources
+            .iter()
+            .map(|r| r.text().map_or(512, |t| t.len() + 320))
+            .sum();
+        let mut list = ListWriter::with_capacity(size);
+        for (resource, groups) in result.resources.iter().zip(&groups) {
+            let derived = Derived {
+                groups: group_view.map(|g| (g, groups.as_slice())),
+            };
+            list.push(|out| self.write_resource(ctx, view, resource, derived, &projection, out))?;
+        }
+        Ok(list.finish(&prepared.page, result.total, next_cursor))
+    }
+
+    /// The JSON a resource was sorted on (with its derived `groups` when the sort names them).
+    async fn sort_json(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        resource: &StoredResource,
+        sort: &ResolvedSort,
+    ) -> Result<Value, ScimError> {
+        let internal = |e: crate::store::StoreError| ScimError::Internal(e.to_string());
+        let mut json = resource.filter_json(view).map_err(internal)?;
+        if view.derives_groups() && sort.path().name == "groups" {
+            let groups = self
+                .groups_of(
+                    ctx,
+                    view,
+                    &[resource.id()],
+                    &Projection::default_for(view),
+                    "list",
+                )
+                .await?;
+            if let (Some(list), Some(obj)) = (groups.first(), json.as_object_mut()) {
+                let values = list
+                    .iter()
+                    .map(|m| serde_json::json!({"display": m.display, "type": "direct", "value": m.group}))
+                    .collect();
+                obj.insert("groups".into(), Value::Array(values));
+            }
+        }
+        Ok(json)
     }
 
     /// `GET /` and `POST /.search` (RFC 7644 §3.4.2.1, §3.4.3): every resource type in
-    /// registry order, paged over the concatenation.
+    /// registry order, paged over the concatenation. A `sortBy` that a resource type does
+    /// not have leaves that type's resources in `id` order.
     pub(crate) async fn list_all(
         &self,
         ctx: &RequestContext,
         params: &ListParams,
     ) -> Result<Outcome, ScimError> {
         let prepared = prepare(params, self.inner.config.max_results)?;
-        let Page::Index { start_index, count } = prepared.page else {
+        let RequestedPage::Index { start_index, count } = prepared.page else {
             return Err(ScimError::BadRequest(
                 "cursor paging (RFC 9865) is not available for searches across all resource \
                  types; search one endpoint, e.g. POST /Users/.search"
@@ -403,25 +580,38 @@ impl ScimEngine {
                 params.attributes.as_deref(),
                 params.excluded.as_deref(),
             )?;
-            let filter = self.store_filter(view, prepared.filter.as_ref());
-            let query = Query {
-                view,
-                filter: filter.as_ref(),
-                sort: prepared.sort.as_ref(),
-                page: Page::Index {
-                    start_index: skip + 1,
-                    count: need,
-                },
+            let filter = self.query_filter(view, prepared.filter.as_ref())?;
+            let sort = prepared
+                .sort
+                .as_ref()
+                .and_then(|(by, order)| ResolvedSort::resolve(by, *order, view).ok());
+            let members = view.has_members() && projection.emits("members");
+            let page = Page::Offset {
+                offset: skip,
+                limit: need,
             };
-            let page = self.inner.store.query_json(ctx, &query).await?;
-            total += page.total_results;
-            need = need.saturating_sub(page.resources.len());
-            skip = skip.saturating_sub(page.total_results);
-            for stored in page.resources {
-                list.push(|out| self.write_stored(ctx, view, stored, &projection, out))?;
+            let result = self
+                .run_query(ctx, view, filter.as_ref(), sort.as_ref(), page, members)
+                .await?;
+            total += result.total;
+            need = need.saturating_sub(result.resources.len());
+            skip = skip.saturating_sub(result.total);
+            let ids: Vec<&str> = result.resources.iter().map(StoredResource::id).collect();
+            let groups = self
+                .groups_of(ctx, view, &ids, &projection, "search")
+                .await?;
+            let group_view = self.group_type().filter(|_| view.derives_groups());
+            for (resource, groups) in result.resources.iter().zip(&groups) {
+                let derived = Derived {
+                    groups: group_view.map(|g| (g, groups.as_slice())),
+                };
+                list.push(|out| {
+                    self.write_resource(ctx, view, resource, derived, &projection, out)
+                })?;
             }
         }
-        Ok(list.finish(&prepared.page, total, None))
+        let page = RequestedPage::Index { start_index, count };
+        Ok(list.finish(&page, total, None))
     }
 }
 
@@ -452,17 +642,22 @@ impl ListWriter {
         write(&mut self.out)
     }
 
-    fn finish(mut self, page: &Page, total: usize, next_cursor: Option<String>) -> Outcome {
+    fn finish(
+        mut self,
+        page: &RequestedPage,
+        total: usize,
+        next_cursor: Option<String>,
+    ) -> Outcome {
         use std::io::Write as _;
         let out = &mut self.out;
         // Writing to a Vec cannot fail.
         let _ = write!(out, r#"],"itemsPerPage":{}"#, self.items);
-        if let (Page::Cursor { .. }, Some(next)) = (page, next_cursor) {
+        if let (RequestedPage::Cursor { .. }, Some(next)) = (page, next_cursor) {
             out.extend_from_slice(br#","nextCursor":"#);
             let _ = serde_json::to_writer(&mut *out, &next);
         }
         let _ = write!(out, r#","schemas":["{LIST_RESPONSE_SCHEMA}"]"#);
-        if let Page::Index { start_index, .. } = page {
+        if let RequestedPage::Index { start_index, .. } = page {
             let _ = write!(out, r#","startIndex":{start_index}"#);
         }
         let _ = write!(out, r#","totalResults":{total}}}"#);
@@ -502,7 +697,7 @@ mod tests {
         let p = prepare(&params, 100).map(|p| p.page).ok();
         assert_eq!(
             p,
-            Some(Page::Index {
+            Some(RequestedPage::Index {
                 start_index: 1,
                 count: 100
             })
@@ -515,7 +710,7 @@ mod tests {
         let p = prepare(&params, 100).map(|p| p.page).ok();
         assert_eq!(
             p,
-            Some(Page::Cursor {
+            Some(RequestedPage::Cursor {
                 cursor: None,
                 count: 0
             })

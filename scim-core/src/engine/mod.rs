@@ -48,8 +48,11 @@
 mod bulk;
 mod discovery;
 mod list;
+mod render;
 mod resources;
 mod route;
+
+pub(crate) use resources::{to_record, to_resource};
 
 use crate::auth::Authenticator;
 use crate::context::RequestContext;
@@ -60,7 +63,9 @@ use crate::revoke::{RevocationReason, TokenRevoker};
 use crate::schema::ResourceTypeView;
 use crate::schema::SchemaRegistry;
 use crate::store::Store;
+use crate::store::StoreError;
 use crate::tolerance::Tolerances;
+use chrono::{DateTime, Utc};
 use list::{ListParams, QueryParams};
 use route::Route;
 use serde_json::Value;
@@ -188,8 +193,15 @@ pub struct ScimEngine {
     inner: Arc<Inner>,
 }
 
+/// The engine's clock (see [`EngineBuilder::clock`]).
+type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+/// The engine's source of new `id`s (see [`EngineBuilder::ids`]).
+type IdSource = Arc<dyn Fn() -> String + Send + Sync>;
+
 struct Inner {
     registry: SchemaRegistry,
+    clock: Clock,
+    ids: IdSource,
     /// The projection without `attributes` / `excludedAttributes`, per resource type name.
     default_projections: Vec<(String, Projection)>,
     store: Arc<dyn Store>,
@@ -209,6 +221,8 @@ impl std::fmt::Debug for ScimEngine {
 /// Builds a [`ScimEngine`].
 pub struct EngineBuilder {
     registry: SchemaRegistry,
+    clock: Clock,
+    ids: IdSource,
     store: Arc<dyn Store>,
     revoker: Option<Arc<dyn TokenRevoker>>,
     authenticator: Option<Arc<dyn Authenticator>>,
@@ -226,6 +240,8 @@ impl ScimEngine {
     pub fn builder(store: impl Store) -> EngineBuilder {
         EngineBuilder {
             registry: SchemaRegistry::default(),
+            clock: Arc::new(Utc::now),
+            ids: Arc::new(|| uuid::Uuid::now_v7().to_string()),
             store: Arc::new(store),
             revoker: None,
             authenticator: None,
@@ -250,6 +266,60 @@ impl ScimEngine {
             .config
             .max_body_bytes
             .max(self.inner.config.bulk.max_payload_bytes)
+    }
+
+    /// The resource of type `resource_type` (its name, e.g. `User`) with this `id`, read
+    /// from the store as a GET would (protected accounts are invisible): for host code
+    /// that needs a provisioned resource, e.g. to log a user in.
+    ///
+    /// # Errors
+    ///
+    /// 404 for an unknown resource type; 503 when the store fails.
+    pub async fn get(
+        &self,
+        ctx: &RequestContext,
+        resource_type: &str,
+        id: &str,
+    ) -> Result<Option<crate::store::StoredResource>, ScimError> {
+        let view = self.view_named(resource_type)?;
+        match self.load(ctx, view, id, "get").await {
+            Ok(record) => Ok(Some(record)),
+            Err(ScimError::NotFound(_)) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The first `limit` resources of type `resource_type` matching a SCIM `filter`
+    /// (RFC 7644 §3.4.2.2), in `id` order, with exactly the semantics of a list request —
+    /// whatever the store applies itself — for host code, e.g. finding a user by
+    /// `userName eq "…"` (build the filter as a [`Filter`](scim_filter::Filter) value, or
+    /// parse it with [`scim_filter::parse_filter`]).
+    ///
+    /// # Errors
+    ///
+    /// 400 `invalidFilter` for a filter that does not apply to the attributes' types, 404
+    /// for an unknown resource type, 503 when the store fails.
+    pub async fn find(
+        &self,
+        ctx: &RequestContext,
+        resource_type: &str,
+        filter: &scim_filter::Filter,
+        limit: usize,
+    ) -> Result<Vec<crate::store::StoredResource>, ScimError> {
+        let view = self.view_named(resource_type)?;
+        let filter = self.query_filter(view, Some(filter))?;
+        let page = crate::store::Page::Offset { offset: 0, limit };
+        let found = self
+            .run_query(ctx, view, filter.as_ref(), None, page, true)
+            .await?;
+        Ok(found.resources)
+    }
+
+    fn view_named(&self, resource_type: &str) -> Result<&ResourceTypeView, ScimError> {
+        self.inner
+            .registry
+            .resource_type(resource_type)
+            .ok_or_else(|| ScimError::NotFound(format!("no resource type `{resource_type}`")))
     }
 
     /// Handles one request (RFC 7644 §3). Never panics; every failure is a SCIM error
@@ -283,7 +353,7 @@ impl ScimEngine {
                 return error_response(&ScimError::Unauthorized(err.to_string()));
             }
         };
-        let ctx = RequestContext::new(principal, request.base_url.clone());
+        let ctx = RequestContext::new(principal, request.base_url.clone()).at((self.inner.clock)());
         let mut pending = PendingRevocations::default();
         let result = self.dispatch(&ctx, &request, &mut pending).await;
         if let Err(err) = pending.flush(self.inner.revoker.as_ref(), &ctx).await {
@@ -572,6 +642,55 @@ impl ScimEngine {
     }
 }
 
+impl ScimEngine {
+    /// A store error as the client's error (RFC 7644 §3.12). A backend failure is logged
+    /// once, here, with its source chain and what was being done (never a body or a
+    /// token), and answered 503 with `Retry-After` and a generic detail.
+    pub(crate) fn store_failure(
+        &self,
+        ctx: &RequestContext,
+        operation: &'static str,
+        view: &ResourceTypeView,
+        id: Option<&str>,
+        err: StoreError,
+    ) -> ScimError {
+        match err {
+            StoreError::NotFound(missing) => resources::not_found(view, id.unwrap_or(&missing)),
+            StoreError::Uniqueness(detail) => ScimError::Uniqueness(detail),
+            StoreError::VersionMismatch => ScimError::PreconditionFailed(
+                "the resource changed since the version given in If-Match (RFC 7644 §3.14); fetch it again".into(),
+            ),
+            StoreError::Unsupported(detail) => ScimError::NotImplemented(detail),
+            StoreError::TooMany(detail) => ScimError::TooMany(detail),
+            StoreError::Backend(source) => {
+                let mut chain = source.to_string();
+                let mut next = source.source();
+                while let Some(cause) = next {
+                    chain.push_str(": ");
+                    chain.push_str(&cause.to_string());
+                    next = cause.source();
+                }
+                tracing::error!(
+                    target: "scim::store",
+                    tenant = ctx.tenant(),
+                    subject = %ctx.principal.subject,
+                    operation,
+                    resource_type = %view.resource_type.name,
+                    id = id.unwrap_or("-"),
+                    error = %chain,
+                    "store failure"
+                );
+                ScimError::Unavailable(
+                    "the service's storage is unavailable; the request was not completed, retry it later".into(),
+                )
+            }
+            // `StoreError` is non-exhaustive within the crate too; future variants fail safe.
+            #[allow(unreachable_patterns)]
+            other => ScimError::Internal(other.to_string()),
+        }
+    }
+}
+
 /// The audit name of an operation.
 fn operation_name(method: Method, route: &Route<'_>) -> &'static str {
     match (method, route) {
@@ -712,6 +831,21 @@ impl EngineBuilder {
         self
     }
 
+    /// The clock for `meta.created` and `meta.lastModified` (default: the system clock).
+    /// For deterministic tests (snapshots, differential tests of stores).
+    pub fn clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Where new resource `id`s come from (RFC 7643 §3.1; default: UUID version 7, which
+    /// sorts by creation time, so the default `id` order of lists is creation order). Each
+    /// call must return an `id` never used before in the tenant; for deterministic tests.
+    pub fn ids(mut self, ids: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        self.ids = Arc::new(ids);
+        self
+    }
+
     /// Builds the engine; fails if no authenticator or revoker was given.
     pub fn build(self) -> Result<ScimEngine, BuildError> {
         let authenticator = self.authenticator.ok_or_else(|| {
@@ -734,6 +868,8 @@ impl EngineBuilder {
             inner: Arc::new(Inner {
                 default_projections,
                 registry: self.registry,
+                clock: self.clock,
+                ids: self.ids,
                 store: self.store,
                 revoker,
                 authenticator,
@@ -797,6 +933,12 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
+    /// The same outcome with another status (e.g. 304).
+    pub(crate) fn with_status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+
     /// The `id` member of the body, if any.
     pub(crate) fn body_id(&self) -> Option<String> {
         #[derive(serde::Deserialize)]

@@ -1,13 +1,20 @@
 //! Single-resource operations: create, get, replace, modify, delete
 //! (RFC 7644 §3.3, §3.4.1, §3.5.1, §3.5.2, §3.6) with versions (§3.14).
 //!
-//! * Every read-modify-write is a compare-and-swap on `meta.version`; without `If-Match`
-//!   a lost race is retried (up to [`EngineConfig::max_write_retries`]), so concurrent
+//! * The engine computes every record it hands to the store: a new `id`, `created` and
+//!   `lastModified` from its clock, version 1 on create and the next version on every
+//!   change. A request that changes nothing (a PUT of the same resource, a PATCH that
+//!   replaces a value with itself) writes nothing and keeps the version.
+//! * Every read-modify-write is a compare-and-swap on the version; without `If-Match` a
+//!   lost race is retried (up to [`EngineConfig::max_write_retries`]), so concurrent
 //!   PATCHes never lose each other's changes; with `If-Match` it is a 412.
+//! * `If-Match` and `If-None-Match` compare weakly on every path (RFC 9110 §13.1.1): `*`,
+//!   or a list of entity tags, each compared by its version.
 //! * PATCHes that only add or remove Group members go to
 //!   [`Store::modify_members`](crate::store::Store::modify_members), whose cost does not
-//!   depend on the group's size; they answer 204 unless `attributes` or
-//!   `excludedAttributes` ask for the resource.
+//!   depend on the group's size; a store without it gets the same change through
+//!   read-modify-write. They answer 204 unless `attributes` or `excludedAttributes` ask for
+//!   the resource.
 //! * Users left inactive (PATCH, PUT) or deleted are queued for token revocation, also
 //!   when they already were inactive or were already gone (an IdP retry then completes
 //!   a revocation that failed before).
@@ -15,6 +22,7 @@
 //! [`EngineConfig::max_write_retries`]: super::EngineConfig::max_write_retries
 
 use super::list::QueryParams;
+use super::render::Derived;
 use super::{
     Body, DeletePolicy, DuplicatePolicy, Operation, Outcome, PendingRevocations, ScimEngine,
 };
@@ -22,13 +30,15 @@ use crate::context::RequestContext;
 use crate::error::ScimError;
 use crate::meta;
 use crate::patch::{PatchOp, PatchRequest, patch_resource};
-use crate::projection::{Member, Projection, plain_json, raw_members};
+use crate::projection::Projection;
 use crate::resource::{Resource, coerce_attribute};
-use crate::schema::{AttributeType, GROUP_SCHEMA, ResourceTypeView, USER_SCHEMA, Uniqueness};
-use crate::store::{MembershipChange, Page, Query, StoreError, StoredJson, unquote};
-use chrono::Utc;
+use crate::schema::{AttributeType, ResourceTypeView, USER_SCHEMA, Uniqueness};
+use crate::store::{
+    Member, Membership, MembershipChange, Page, ResolvedFilter, ResourceMeta, StoreError,
+    StoredResource, Version,
+};
 use scim_filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Whether `view` is the User resource type (RFC 7643 §4.1).
 pub(crate) fn is_user(view: &ResourceTypeView) -> bool {
@@ -36,17 +46,13 @@ pub(crate) fn is_user(view: &ResourceTypeView) -> bool {
 }
 
 /// Whether an `If-Match` / `If-None-Match` header value matches `version`
-/// (RFC 9110 §13.1.1, §13.1.2): `*`, or a comma-separated list compared weakly.
-pub(crate) fn etag_matches(header: &str, version: &str) -> bool {
-    let strip = |t: &str| {
-        let t = t.trim();
-        t.strip_prefix("W/").unwrap_or(t).to_owned()
-    };
-    let version = strip(version);
+/// (RFC 9110 §13.1.1, §13.1.2): `*`, or a comma-separated list of entity tags compared
+/// weakly (by the version they name).
+pub(crate) fn etag_matches(header: &str, version: Version) -> bool {
     header
         .split(',')
         .map(str::trim)
-        .any(|t| t == "*" || strip(t) == version)
+        .any(|t| t == "*" || Version::from_etag(t) == Some(version))
 }
 
 fn precondition_failed() -> ScimError {
@@ -60,69 +66,125 @@ fn missing_body(method: &str) -> ScimError {
     ScimError::InvalidSyntax(format!("{method} needs a JSON request body"))
 }
 
-fn not_found(view: &ResourceTypeView, id: &str) -> ScimError {
+pub(crate) fn not_found(view: &ResourceTypeView, id: &str) -> ScimError {
     ScimError::NotFound(format!("{} `{id}` not found", view.resource_type.name))
 }
 
-/// Sets a new `meta.version` and `meta.lastModified` after an in-place modification
-/// (RFC 7643 §3.1), keeping `created`, `resourceType` and `location`.
-fn restamp(resource: &mut Resource) {
-    let version = meta::etag(resource);
-    let now = meta::format_date_time(Utc::now());
-    let attrs = resource.attributes_mut();
-    let slot = attrs
-        .entry("meta")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if !slot.is_object() {
-        *slot = Value::Object(Map::new());
-    }
-    if let Value::Object(m) = slot {
-        m.insert("version".into(), Value::String(version));
-        m.insert("lastModified".into(), Value::String(now));
-    }
-}
-
-fn version_of(resource: &Resource) -> String {
-    meta::version(resource).map_or_else(|| meta::etag(resource), str::to_owned)
-}
-
 /// Outcome of a single resource (200, 201).
-fn single(status: u16, body: Body, version: String, location: Option<String>) -> Outcome {
+fn single(status: u16, body: Vec<u8>, version: Version, location: Option<String>) -> Outcome {
     Outcome {
         status,
-        body: Some(body),
+        body: Some(Body::Raw(body)),
         location,
-        version: Some(version),
+        version: Some(version.etag()),
     }
 }
 
-fn no_content(version: Option<String>) -> Outcome {
+fn no_content(version: Option<Version>) -> Outcome {
     Outcome {
         status: 204,
         body: None,
         location: None,
-        version,
+        version: version.map(Version::etag),
     }
 }
 
+/// A Group member from a coerced `members` element (RFC 7643 §4.2); `None` without a
+/// string `value`.
+fn member_of_value(value: &Value) -> Option<Member> {
+    let obj = value.as_object()?;
+    let mut member = Member::new(obj.get("value")?.as_str()?);
+    if let Some(kind) = obj.get("type").and_then(Value::as_str) {
+        member = member.with_type(kind);
+    }
+    if let Some(display) = obj.get("display").and_then(Value::as_str) {
+        member = member.with_display(display);
+    }
+    Some(member)
+}
+
+/// The record of a resource the engine built (validated, patched): `id`, `meta` and the
+/// derived `groups` leave the attributes; a Group's `members` become [`Member`]s (without
+/// duplicates; `$ref` is derived at output).
+pub(crate) fn to_record(
+    view: &ResourceTypeView,
+    resource: Resource,
+    id: String,
+    meta: ResourceMeta,
+) -> Result<StoredResource, ScimError> {
+    let mut attrs = resource.into_map();
+    attrs.remove("id");
+    attrs.remove("meta");
+    if view.derives_groups() {
+        attrs.remove("groups");
+    }
+    let mut members: Vec<Member> = Vec::new();
+    if view.has_members() {
+        let list = match attrs.remove("members") {
+            Some(Value::Array(items)) => items,
+            Some(Value::Null) | None => Vec::new(),
+            Some(other) => vec![other],
+        };
+        for (i, item) in list.iter().enumerate() {
+            let member = member_of_value(item).ok_or_else(|| {
+                ScimError::InvalidValue(format!(
+                    "members[{i}] needs a string `value`: the id of the member (RFC 7643 §4.2)"
+                ))
+            })?;
+            if !members.iter().any(|m| m.value == member.value) {
+                members.push(member);
+            }
+        }
+    }
+    StoredResource::from_engine(id, meta, attrs, members)
+        .map_err(|e| ScimError::Internal(e.to_string()))
+}
+
+/// The resource a record stands for, as PUT and PATCH work on it: attributes, `id` and,
+/// for Groups, `members` (no `meta`, no derived `groups`).
+pub(crate) fn to_resource(record: &StoredResource) -> Result<Resource, ScimError> {
+    let mut attrs = record
+        .attributes()
+        .map_err(|e| ScimError::Internal(format!("a stored resource is not JSON: {e}")))?
+        .into_owned();
+    attrs.insert("id".into(), Value::String(record.id().to_owned()));
+    if !record.members().is_empty() {
+        let members = record.members().iter().map(Member::to_json).collect();
+        attrs.insert("members".into(), Value::Array(members));
+    }
+    Ok(Resource::from_map(attrs))
+}
+
+/// Whether two records hold the same resource (attributes and members).
+fn same_content(a: &StoredResource, b: &StoredResource) -> Result<bool, ScimError> {
+    if a.members() != b.members() {
+        return Ok(false);
+    }
+    let internal =
+        |e: StoreError| ScimError::Internal(format!("a stored resource is not JSON: {e}"));
+    Ok(a.attributes().map_err(internal)? == b.attributes().map_err(internal)?)
+}
+
 impl ScimEngine {
-    /// Whether `resource` of `view` is a protected account (see
+    /// Whether a record of `view` is a protected account (see
     /// [`ProtectedAccounts`](super::ProtectedAccounts)).
-    pub(crate) fn is_protected(&self, view: &ResourceTypeView, resource: &Resource) -> bool {
+    pub(crate) fn is_protected(&self, view: &ResourceTypeView, record: &StoredResource) -> bool {
         if !is_user(view) {
             return false;
         }
         let protected = &self.inner.config.protected;
-        if resource
-            .id()
-            .is_some_and(|id| protected.ids.iter().any(|p| p == id))
-        {
+        if protected.ids.iter().any(|p| p == record.id()) {
             return true;
         }
-        resource
-            .get("userName")
-            .and_then(Value::as_str)
-            .is_some_and(|name| self.is_protected_name(name))
+        if protected.user_names.is_empty() {
+            return false;
+        }
+        record.attributes().is_ok_and(|attrs| {
+            attrs
+                .get("userName")
+                .and_then(Value::as_str)
+                .is_some_and(|name| self.is_protected_name(name))
+        })
     }
 
     fn is_protected_name(&self, name: &str) -> bool {
@@ -149,230 +211,86 @@ impl ScimEngine {
         Ok(())
     }
 
-    /// The resource, if it exists and is visible (not protected).
-    async fn fetch_visible(
+    /// The record, if it exists and is visible (not protected); else 404.
+    pub(crate) async fn load(
         &self,
         ctx: &RequestContext,
         view: &ResourceTypeView,
         id: &str,
-    ) -> Result<Resource, ScimError> {
+        operation: &'static str,
+    ) -> Result<StoredResource, ScimError> {
         if is_user(view) && self.inner.config.protected.ids.iter().any(|p| p == id) {
             return Err(not_found(view, id));
         }
-        match self.inner.store.get(ctx, view, id).await? {
-            Some(r) if !self.is_protected(view, &r) => Ok(r),
-            _ => Err(not_found(view, id)),
+        match self.inner.store.get(ctx, view, id).await {
+            Ok(Some(r)) if !self.is_protected(view, &r) => Ok(r),
+            Ok(_) => Err(not_found(view, id)),
+            Err(err) => Err(self.store_failure(ctx, operation, view, Some(id), err)),
         }
     }
 
-    /// A resource as the client sees it (RFC 7644 §3.4.1): `meta.location` under this
-    /// request's base URL, `$ref` on `groups` and `members` elements, then projected;
-    /// serialized.
-    pub(crate) fn render(
+    /// The Groups resource type whose memberships make a User's `groups` (RFC 7643 §4.1.2).
+    pub(crate) fn group_type(&self) -> Option<&ResourceTypeView> {
+        self.inner
+            .registry
+            .resource_types()
+            .find(|v| v.has_members())
+    }
+
+    /// The derived `groups` of each of `ids` (RFC 7643 §4.1.2), sorted by Group id; empty
+    /// lists when `view` derives none or the projection leaves `groups` out.
+    pub(crate) async fn groups_of(
         &self,
         ctx: &RequestContext,
         view: &ResourceTypeView,
-        resource: Resource,
+        ids: &[&str],
         projection: &Projection,
-    ) -> Result<Body, ScimError> {
-        let stored = StoredJson::from_resource(resource)?;
-        self.render_stored(ctx, view, stored, projection)
+        operation: &'static str,
+    ) -> Result<Vec<Vec<Membership>>, ScimError> {
+        let mut out = vec![Vec::new(); ids.len()];
+        if !view.derives_groups() || !projection.emits("groups") || ids.is_empty() {
+            return Ok(out);
+        }
+        let Some(groups) = self.group_type() else {
+            return Ok(out);
+        };
+        let found = self
+            .inner
+            .store
+            .memberships(ctx, groups, ids)
+            .await
+            .map_err(|err| self.store_failure(ctx, operation, view, None, err))?;
+        for membership in found {
+            if let Some(i) = ids.iter().position(|id| *id == membership.member) {
+                out[i].push(membership);
+            }
+        }
+        for list in &mut out {
+            list.sort_by(|a, b| a.group.cmp(&b.group));
+            list.dedup_by(|a, b| a.group == b.group);
+        }
+        Ok(out)
     }
 
-    /// [`render`](Self::render) from stored JSON text: members the projection keeps whole
-    /// are copied as text, only `meta` (for `location`) and derived values are parsed.
-    pub(crate) fn render_stored(
+    /// Renders one record with its derived `groups`.
+    async fn render_one(
         &self,
         ctx: &RequestContext,
         view: &ResourceTypeView,
-        stored: StoredJson,
+        record: &StoredResource,
         projection: &Projection,
-    ) -> Result<Body, ScimError> {
-        let mut out = Vec::with_capacity(stored.text.len() + 256);
-        self.write_stored(ctx, view, stored, projection, &mut out)?;
-        Ok(Body::Raw(out))
-    }
-
-    /// Writes a rendered resource to `out` (see [`render_stored`](Self::render_stored)).
-    pub(crate) fn write_stored(
-        &self,
-        ctx: &RequestContext,
-        view: &ResourceTypeView,
-        stored: StoredJson,
-        projection: &Projection,
-        out: &mut Vec<u8>,
-    ) -> Result<(), ScimError> {
-        if stored.derived.is_empty() && projection.keeps_text(&stored.text) {
-            if let Some((before, after, id)) = stored.layout.and_then(|layout| {
-                let (before, after) = layout.around_location(&stored.text)?;
-                Some((before, after, unquote(layout.id(&stored.text)?)?))
-            }) {
-                // Every member is copied as stored; only `meta.location` changes.
-                out.extend_from_slice(before.as_bytes());
-                write_location(out, &ctx.base_url, view, &id)?;
-                out.extend_from_slice(after.as_bytes());
-                return Ok(());
-            }
-        }
-        let StoredJson {
-            text, mut derived, ..
-        } = stored;
-        let Some(members) = raw_members(&text) else {
-            // Not plain compact JSON (e.g. escaped keys): parse it.
-            let mut map: Map<String, Value> = serde_json::from_str(&text)
-                .map_err(|e| ScimError::Internal(format!("a stored resource is not JSON: {e}")))?;
-            map.extend(derived);
-            let mut resource = Resource::from_map(map);
-            let meta_location = resource
-                .id()
-                .map(|id| meta::location(&ctx.base_url, view, id));
-            let attrs = resource.attributes_mut();
-            if let (Some(location), Some(Value::Object(m))) = (meta_location, attrs.get_mut("meta"))
-            {
-                m.insert("location".into(), Value::String(location));
-            }
-            let mut pairs: Vec<(String, Value)> = Vec::new();
-            for key in ["groups", "members"] {
-                if let Some(v) = attrs.remove(key) {
-                    pairs.push((key.to_owned(), v));
-                }
-            }
-            self.add_refs(ctx, view, &mut pairs);
-            attrs.extend(pairs);
-            serde_json::to_writer(&mut *out, &projection.to_json(&resource))
-                .map_err(|e| ScimError::Internal(format!("serializing a response failed: {e}")))?;
-            return Ok(());
+        operation: &'static str,
+    ) -> Result<Vec<u8>, ScimError> {
+        let groups = self
+            .groups_of(ctx, view, &[record.id()], projection, operation)
+            .await?;
+        let derived = Derived {
+            groups: self
+                .group_type()
+                .filter(|_| view.derives_groups())
+                .zip(groups.first().map(Vec::as_slice)),
         };
-        let location =
-            member_str(&members, "id").map(|id| meta::location(&ctx.base_url, view, &id));
-        self.add_refs(ctx, view, &mut derived);
-        derived.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut merged: Vec<(&str, Member<'_>)> = Vec::with_capacity(members.len() + derived.len());
-        let mut extra = derived.iter().peekable();
-        for (key, raw) in &members {
-            while let Some((k, v)) = extra.next_if(|(k, _)| k.as_str() < *key) {
-                merged.push((k.as_str(), Member::Value(v)));
-            }
-            if extra.peek().is_some_and(|(k, _)| k.as_str() == *key) {
-                continue;
-            }
-            match (&location, *key == "meta") {
-                (Some(location), true) => {
-                    merged.push((key, Member::RawWith(raw, "location", location)));
-                }
-                _ => merged.push((key, Member::Raw(raw))),
-            }
-        }
-        merged.extend(extra.map(|(k, v)| (k.as_str(), Member::Value(v))));
-        projection
-            .write_object(out, merged)
-            .map_err(|e| ScimError::Internal(format!("serializing a response failed: {e}")))
-    }
-
-    /// Adds `$ref` to the elements of `groups` and `members` (RFC 7643 §4.1.2, §4.2).
-    fn add_refs(
-        &self,
-        ctx: &RequestContext,
-        view: &ResourceTypeView,
-        derived: &mut [(String, Value)],
-    ) {
-        let base = ctx.base_url.as_str();
-        let registry = &self.inner.registry;
-        let has_ref = |attr: &str| {
-            view.core_schema()
-                .attribute(attr)
-                .is_some_and(|d| d.sub_attribute("$ref").is_some())
-        };
-        for (key, value) in derived.iter_mut() {
-            let Value::Array(items) = value else {
-                continue;
-            };
-            if key == "groups" && has_ref("groups") {
-                let Some(group_view) = registry
-                    .resource_types()
-                    .find(|v| v.core_schema().id.eq_ignore_ascii_case(GROUP_SCHEMA))
-                else {
-                    continue;
-                };
-                for item in items {
-                    add_ref(item, |_| Some(group_view), base);
-                }
-            } else if key == "members" && has_ref("members") {
-                let users = registry
-                    .resource_types()
-                    .find(|v| v.core_schema().id.eq_ignore_ascii_case(USER_SCHEMA));
-                let groups = registry
-                    .resource_types()
-                    .find(|v| v.core_schema().id.eq_ignore_ascii_case(GROUP_SCHEMA));
-                for item in items {
-                    add_ref(
-                        item,
-                        |kind| match kind {
-                            Some(k) if k.eq_ignore_ascii_case("Group") => groups,
-                            _ => users,
-                        },
-                        base,
-                    );
-                }
-            }
-        }
-    }
-
-    /// The resource as stored JSON, if it exists and is visible (not protected), with its
-    /// version (`meta.version`).
-    async fn fetch_visible_json(
-        &self,
-        ctx: &RequestContext,
-        view: &ResourceTypeView,
-        id: &str,
-    ) -> Result<(StoredJson, String), ScimError> {
-        let protected = &self.inner.config.protected;
-        if is_user(view) && protected.ids.iter().any(|p| p == id) {
-            return Err(not_found(view, id));
-        }
-        let Some(stored) = self.inner.store.get_json(ctx, view, id).await? else {
-            return Err(not_found(view, id));
-        };
-        let unprotected =
-            !is_user(view) || (protected.ids.is_empty() && protected.user_names.is_empty());
-        if unprotected {
-            if let Some(version) = stored
-                .layout
-                .and_then(|l| l.version(&stored.text))
-                .and_then(unquote)
-            {
-                let version = version.into_owned();
-                return Ok((stored, version));
-            }
-        }
-        let members = raw_members(&stored.text);
-        let quick = members.as_ref().and_then(|m| {
-            let version = m
-                .iter()
-                .find(|(k, _)| *k == "meta")
-                .and_then(|(_, raw)| serde_json::from_str::<MetaVersion>(raw.get()).ok())?
-                .version?;
-            let visible = !is_user(view)
-                || (protected.ids.is_empty() && protected.user_names.is_empty())
-                || !(member_str(m, "id").is_some_and(|i| protected.ids.contains(&i))
-                    || member_str(m, "userName").is_some_and(|n| self.is_protected_name(&n)));
-            Some((visible, version))
-        });
-        match quick {
-            Some((true, version)) => Ok((stored, version)),
-            Some((false, _)) => Err(not_found(view, id)),
-            None => {
-                // Unusual text or no stored version: the general way.
-                let map: Map<String, Value> = serde_json::from_str(&stored.text).map_err(|e| {
-                    ScimError::Internal(format!("a stored resource is not JSON: {e}"))
-                })?;
-                let resource = Resource::from_map(map);
-                if self.is_protected(view, &resource) {
-                    return Err(not_found(view, id));
-                }
-                Ok((stored, version_of(&resource)))
-            }
-        }
+        self.render(ctx, view, record, derived, projection)
     }
 
     /// `GET /{endpoint}/{id}` (RFC 7644 §3.4.1) with `If-None-Match` (§3.14).
@@ -385,21 +303,15 @@ impl ScimEngine {
     ) -> Result<Outcome, ScimError> {
         let params = QueryParams::parse(op.query)?;
         let projection = self.projection(view, &params)?;
-        let (stored, version) = self.fetch_visible_json(ctx, view, id).await?;
-        if op.if_none_match.is_some_and(|h| etag_matches(h, &version)) {
-            return Ok(Outcome {
-                status: 304,
-                body: None,
-                location: None,
-                version: Some(version),
-            });
+        let record = self.load(ctx, view, id, "get").await?;
+        let version = record.version();
+        if op.if_none_match.is_some_and(|h| etag_matches(h, version)) {
+            return Ok(no_content(Some(version)).with_status(304));
         }
-        Ok(single(
-            200,
-            self.render_stored(ctx, view, stored, &projection)?,
-            version,
-            None,
-        ))
+        let body = self
+            .render_one(ctx, view, &record, &projection, "get")
+            .await?;
+        Ok(single(200, body, version, None))
     }
 
     /// `POST /{endpoint}` (RFC 7644 §3.3).
@@ -412,49 +324,49 @@ impl ScimEngine {
         let params = QueryParams::parse(op.query)?;
         let projection = self.projection(view, &params)?;
         let body = op.body.ok_or_else(|| missing_body("POST"))?;
-        let mut resource = Resource::from_client(view, body, &self.inner.config.tolerances)?;
+        let resource = Resource::from_client(view, body, &self.inner.config.tolerances)?;
         self.reserved(view, &resource)?;
         let lookup = unique_filter(view, &resource);
-        resource.set_id(uuid::Uuid::new_v4().to_string());
-        meta::stamp_created(&mut resource, view, &ctx.base_url, Utc::now())?;
-        // The store keeps the resource as given, with this id.
-        let location = resource
-            .id()
-            .map(|id| meta::location(&ctx.base_url, view, id));
-        match self.inner.store.create_json(ctx, view, resource).await {
-            Ok(created) => {
-                let version = stored_version(&created)?;
-                let body = self.render_stored(ctx, view, created, &projection)?;
-                Ok(single(201, body, version, location))
+        let id = (self.inner.ids)();
+        let record = to_record(view, resource, id, ResourceMeta::created_at(ctx.now))?;
+        match self.inner.store.create(ctx, view, &record).await {
+            Ok(()) => {
+                let location = meta::location(&ctx.base_url, view, record.id());
+                // A new resource is in no Group yet: no `groups` to derive.
+                let body = self.render(ctx, view, &record, Derived::default(), &projection)?;
+                Ok(single(201, body, record.version(), Some(location)))
             }
             Err(StoreError::Uniqueness(detail)) => {
                 if self.inner.config.duplicate_policy == DuplicatePolicy::ReturnExisting {
                     if let Some(filter) = lookup {
-                        let query = Query {
-                            view,
-                            filter: Some(&filter),
-                            sort: None,
-                            page: Page::Index {
-                                start_index: 1,
-                                count: 1,
-                            },
-                        };
-                        let page = self.inner.store.query(ctx, &query).await?;
-                        if let Some(existing) = page.resources.into_iter().next() {
-                            if !self.is_protected(view, &existing) {
-                                let version = version_of(&existing);
-                                let location = existing
-                                    .id()
-                                    .map(|id| meta::location(&ctx.base_url, view, id));
-                                let body = self.render(ctx, view, existing, &projection)?;
-                                return Ok(single(200, body, version, location));
+                        let filter = ResolvedFilter::resolve(&filter, view)?;
+                        let page = self
+                            .run_query(
+                                ctx,
+                                view,
+                                Some(&filter),
+                                None,
+                                Page::Offset {
+                                    offset: 0,
+                                    limit: 1,
+                                },
+                                true,
+                            )
+                            .await?;
+                        if let Some(existing) = page.resources.first() {
+                            if !self.is_protected(view, existing) {
+                                let location = meta::location(&ctx.base_url, view, existing.id());
+                                let body = self
+                                    .render_one(ctx, view, existing, &projection, "create")
+                                    .await?;
+                                return Ok(single(200, body, existing.version(), Some(location)));
                             }
                         }
                     }
                 }
                 Err(ScimError::Uniqueness(detail))
             }
-            Err(err) => Err(err.into()),
+            Err(err) => Err(self.store_failure(ctx, "create", view, Some(record.id()), err)),
         }
     }
 
@@ -473,30 +385,38 @@ impl ScimEngine {
         let replacement = Resource::from_client(view, body, &self.inner.config.tolerances)?;
         let mut attempt = 0;
         loop {
-            let existing = self.fetch_visible(ctx, view, id).await?;
-            let expected = version_of(&existing);
-            if op.if_match.is_some_and(|h| !etag_matches(h, &expected)) {
+            let current = self.load(ctx, view, id, "replace").await?;
+            if op
+                .if_match
+                .is_some_and(|h| !etag_matches(h, current.version()))
+            {
                 return Err(precondition_failed());
             }
+            let existing = to_resource(&current)?;
             replacement.check_replace(&existing, view)?;
-            let mut new = replacement.clone().keep_server_owned(&existing, view);
+            let new = replacement.clone().keep_server_owned(&existing, view);
             self.reserved(view, &new)?;
-            meta::stamp_modified(&mut new, &existing, Utc::now());
-            let inactive = self.left_inactive(view, &new);
+            let record = to_record(view, new, id.to_owned(), current.meta().changed_at(ctx.now))?;
+            if same_content(&record, &current)? {
+                return self
+                    .written(ctx, view, &current, &projection, pending, "replace")
+                    .await;
+            }
             match self
                 .inner
                 .store
-                .replace_json(ctx, view, new, &expected)
+                .replace(ctx, view, &record, current.version())
                 .await
             {
-                Ok(stored) => {
-                    return self.written_json(ctx, view, stored, inactive, &projection, pending);
+                Ok(()) => {
+                    return self
+                        .written(ctx, view, &record, &projection, pending, "replace")
+                        .await;
                 }
                 Err(StoreError::VersionMismatch) => {
                     self.lost_race(op.if_match.is_some(), &mut attempt)?;
                 }
-                Err(StoreError::NotFound(_)) => return Err(not_found(view, id)),
-                Err(err) => return Err(err.into()),
+                Err(err) => return Err(self.store_failure(ctx, "replace", view, Some(id), err)),
             }
         }
     }
@@ -517,59 +437,32 @@ impl ScimEngine {
         Ok(())
     }
 
-    /// 200 with a written resource; queues revocation when a User is left inactive.
-    fn written(
+    /// Whether a record is a User left inactive (RFC 7643 §4.1.1 `active`).
+    fn is_inactive(&self, view: &ResourceTypeView, record: &StoredResource) -> bool {
+        is_user(view)
+            && record
+                .attributes()
+                .is_ok_and(|a| a.get("active") == Some(&Value::Bool(false)))
+    }
+
+    /// 200 with the written (or unchanged) resource; queues revocation when a User is
+    /// left inactive.
+    async fn written(
         &self,
         ctx: &RequestContext,
         view: &ResourceTypeView,
-        stored: Resource,
+        record: &StoredResource,
         projection: &Projection,
         pending: &mut PendingRevocations,
+        operation: &'static str,
     ) -> Result<Outcome, ScimError> {
-        self.queue_if_inactive(view, &stored, pending);
-        let version = version_of(&stored);
-        let body = self.render(ctx, view, stored, projection)?;
-        Ok(single(200, body, version, None))
-    }
-
-    /// The id of a User that `resource` leaves inactive (to queue for revocation).
-    fn left_inactive(&self, view: &ResourceTypeView, resource: &Resource) -> Option<String> {
-        if is_user(view) && resource.get("active") == Some(&Value::Bool(false)) {
-            resource.id().map(str::to_owned)
-        } else {
-            None
+        if self.is_inactive(view, record) {
+            pending.deactivated.push(record.id().to_owned());
         }
-    }
-
-    /// [`written`](Self::written) from the stored JSON of a resource the engine handed to
-    /// the store (which keeps it as given); `inactive` is [`left_inactive`](Self::left_inactive)
-    /// of that resource.
-    fn written_json(
-        &self,
-        ctx: &RequestContext,
-        view: &ResourceTypeView,
-        stored: StoredJson,
-        inactive: Option<String>,
-        projection: &Projection,
-        pending: &mut PendingRevocations,
-    ) -> Result<Outcome, ScimError> {
-        pending.deactivated.extend(inactive);
-        let version = stored_version(&stored)?;
-        let body = self.render_stored(ctx, view, stored, projection)?;
-        Ok(single(200, body, version, None))
-    }
-
-    fn queue_if_inactive(
-        &self,
-        view: &ResourceTypeView,
-        resource: &Resource,
-        pending: &mut PendingRevocations,
-    ) {
-        if is_user(view) && resource.get("active") == Some(&Value::Bool(false)) {
-            if let Some(id) = resource.id() {
-                pending.deactivated.push(id.to_owned());
-            }
-        }
+        let body = self
+            .render_one(ctx, view, record, projection, operation)
+            .await?;
+        Ok(single(200, body, record.version(), None))
     }
 
     /// `PATCH /{endpoint}/{id}` (RFC 7644 §3.5.2).
@@ -587,68 +480,134 @@ impl ScimEngine {
         let body = op.body.as_ref().ok_or_else(|| missing_body("PATCH"))?;
         let request = PatchRequest::from_json(body, tolerances)?;
 
-        let single_if_match = op.if_match.map(str::trim).filter(|h| !h.contains(','));
-        if op.if_match.is_none() || single_if_match.is_some() {
-            if let Some(change) = self.membership_change(view, &request)? {
-                let expected = single_if_match.filter(|h| *h != "*");
-                let outcome = self
-                    .inner
-                    .store
-                    .modify_members(ctx, view, id, &change, expected)
-                    .await
-                    .map_err(|err| match err {
-                        StoreError::NotFound(_) => not_found(view, id),
-                        other => other.into(),
-                    })?;
-                if params.has_projection() {
-                    let resource = self.fetch_visible(ctx, view, id).await?;
-                    let version = version_of(&resource);
-                    let body = self.render(ctx, view, resource, &projection)?;
-                    return Ok(single(200, body, version, None));
-                }
-                return Ok(no_content(Some(outcome.version)));
+        if let Some(change) = self.membership_change(view, &request)? {
+            let version = self
+                .change_members(ctx, view, id, &change, op.if_match)
+                .await?;
+            if params.has_projection() {
+                let record = self.load(ctx, view, id, "patch").await?;
+                let body = self
+                    .render_one(ctx, view, &record, &projection, "patch")
+                    .await?;
+                return Ok(single(200, body, record.version(), None));
             }
+            return Ok(no_content(Some(version)));
         }
 
         let mut attempt = 0;
         loop {
-            let mut resource = self.fetch_visible(ctx, view, id).await?;
-            let expected = version_of(&resource);
-            if op.if_match.is_some_and(|h| !etag_matches(h, &expected)) {
+            let current = self.load(ctx, view, id, "patch").await?;
+            if op
+                .if_match
+                .is_some_and(|h| !etag_matches(h, current.version()))
+            {
                 return Err(precondition_failed());
             }
+            let mut resource = to_resource(&current)?;
             let changed = patch_resource(view, &mut resource, &request, tolerances)?;
             if !changed {
-                return self.written(ctx, view, resource, &projection, pending);
+                return self
+                    .written(ctx, view, &current, &projection, pending, "patch")
+                    .await;
             }
             self.reserved(view, &resource)?;
-            restamp(&mut resource);
-            let inactive = self.left_inactive(view, &resource);
+            let record = to_record(
+                view,
+                resource,
+                id.to_owned(),
+                current.meta().changed_at(ctx.now),
+            )?;
+            if same_content(&record, &current)? {
+                return self
+                    .written(ctx, view, &current, &projection, pending, "patch")
+                    .await;
+            }
             match self
                 .inner
                 .store
-                .replace_json(ctx, view, resource, &expected)
+                .replace(ctx, view, &record, current.version())
                 .await
             {
-                Ok(stored) => {
-                    return self.written_json(ctx, view, stored, inactive, &projection, pending);
+                Ok(()) => {
+                    return self
+                        .written(ctx, view, &record, &projection, pending, "patch")
+                        .await;
                 }
                 Err(StoreError::VersionMismatch) => {
                     self.lost_race(op.if_match.is_some(), &mut attempt)?;
                 }
-                Err(StoreError::NotFound(_)) => return Err(not_found(view, id)),
-                Err(err) => return Err(err.into()),
+                Err(err) => return Err(self.store_failure(ctx, "patch", view, Some(id), err)),
+            }
+        }
+    }
+
+    /// Applies a membership change (RFC 7644 §3.5.2) under `If-Match`: through
+    /// [`Store::modify_members`](crate::store::Store::modify_members), or, when the store
+    /// does not offer it, by read-modify-write. Answers the Group's version after it.
+    async fn change_members(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        id: &str,
+        change: &MembershipChange,
+        if_match: Option<&str>,
+    ) -> Result<Version, ScimError> {
+        // The version the store must find: from a single entity tag when the header is
+        // one; otherwise the current version, once the header was compared with it.
+        let expected = match if_match.map(str::trim) {
+            None | Some("*") => None,
+            Some(header) => match (header.contains(','), Version::from_etag(header)) {
+                (false, Some(version)) => Some(version),
+                _ => {
+                    let current = self.load(ctx, view, id, "patch").await?;
+                    if !etag_matches(header, current.version()) {
+                        return Err(precondition_failed());
+                    }
+                    Some(current.version())
+                }
+            },
+        };
+        let store = &self.inner.store;
+        match store.modify_members(ctx, view, id, change, expected).await {
+            Ok(outcome) => return Ok(outcome.meta.version),
+            Err(StoreError::Unsupported(_)) => {}
+            Err(StoreError::VersionMismatch) => return Err(precondition_failed()),
+            Err(err) => return Err(self.store_failure(ctx, "patch", view, Some(id), err)),
+        }
+        let mut attempt = 0;
+        loop {
+            let current = self.load(ctx, view, id, "patch").await?;
+            if expected.is_some_and(|v| v != current.version()) {
+                return Err(precondition_failed());
+            }
+            let mut members = current.members().to_vec();
+            if !change.apply_to(&mut members) {
+                return Ok(current.version());
+            }
+            let record = current
+                .clone()
+                .with_members(members)
+                .with_meta(current.meta().changed_at(ctx.now));
+            match store.replace(ctx, view, &record, current.version()).await {
+                Ok(()) => return Ok(record.version()),
+                Err(StoreError::VersionMismatch) => {
+                    self.lost_race(expected.is_some(), &mut attempt)?
+                }
+                Err(err) => return Err(self.store_failure(ctx, "patch", view, Some(id), err)),
             }
         }
     }
 
     /// The membership change when every operation only adds members or removes members by
-    /// id (the fast path), else `None`.
+    /// id, else `None` (the general PATCH path).
     fn membership_change(
         &self,
         view: &ResourceTypeView,
         request: &PatchRequest,
     ) -> Result<Option<MembershipChange>, ScimError> {
+        if !view.has_members() {
+            return Ok(None);
+        }
         let Some(def) = view.core_schema().attribute("members") else {
             return Ok(None);
         };
@@ -745,12 +704,8 @@ impl ScimEngine {
             }
         }
         // Order matters when one id is both added and removed: leave it to the general path.
-        let overlaps = change.add.iter().any(|m| {
-            m.get("value")
-                .and_then(Value::as_str)
-                .is_some_and(|v| change.remove.iter().any(|r| r == v))
-        });
-        if overlaps || (change.add.is_empty() && change.remove.is_empty()) {
+        let overlaps = change.add.iter().any(|m| change.remove.contains(&m.value));
+        if overlaps || change.is_empty() {
             return Ok(None);
         }
         Ok(Some(change))
@@ -776,18 +731,29 @@ impl ScimEngine {
         if (user && !protected.user_names.is_empty())
             || op.if_match.is_some_and(|h| h.trim() != "*")
         {
-            match self.inner.store.get(ctx, view, id).await? {
-                Some(r) if self.is_protected(view, &r) => return Err(not_found(view, id)),
-                Some(r) => {
-                    let version = version_of(&r);
-                    if op.if_match.is_some_and(|h| !etag_matches(h, &version)) {
+            let found = self
+                .inner
+                .store
+                .get(ctx, view, id)
+                .await
+                .map_err(|err| self.store_failure(ctx, "delete", view, Some(id), err))?;
+            match found {
+                Some(record) if self.is_protected(view, &record) => {
+                    return Err(not_found(view, id));
+                }
+                Some(record) => {
+                    if op
+                        .if_match
+                        .is_some_and(|h| !etag_matches(h, record.version()))
+                    {
                         return Err(precondition_failed());
                     }
                     if op.if_match.is_some() {
-                        expected = Some(version);
+                        expected = Some(record.version());
                     }
                 }
                 None => {
+                    // The IdP may be retrying a DELETE whose revocation failed.
                     if user {
                         pending.deleted.push(id.to_owned());
                     }
@@ -800,12 +766,7 @@ impl ScimEngine {
                 .deactivate(ctx, view, id, op.if_match.is_some(), pending)
                 .await;
         }
-        match self
-            .inner
-            .store
-            .delete(ctx, view, id, expected.as_deref())
-            .await
-        {
+        match self.inner.store.delete(ctx, view, id, expected).await {
             Ok(()) => {
                 if user {
                     pending.deleted.push(id.to_owned());
@@ -820,7 +781,7 @@ impl ScimEngine {
                 Err(not_found(view, id))
             }
             Err(StoreError::VersionMismatch) => Err(precondition_failed()),
-            Err(err) => Err(err.into()),
+            Err(err) => Err(self.store_failure(ctx, "delete", view, Some(id), err)),
         }
     }
 
@@ -836,38 +797,43 @@ impl ScimEngine {
     ) -> Result<Outcome, ScimError> {
         let mut attempt = 0;
         loop {
-            let mut resource = match self.fetch_visible(ctx, view, id).await {
+            let current = match self.load(ctx, view, id, "delete").await {
                 Ok(r) => r,
                 Err(err) => {
                     pending.deleted.push(id.to_owned());
                     return Err(err);
                 }
             };
-            let expected = version_of(&resource);
-            if resource.get("active") == Some(&Value::Bool(false)) {
+            if self.is_inactive(view, &current) {
                 pending.deleted.push(id.to_owned());
-                return Ok(no_content(Some(expected)));
+                return Ok(no_content(Some(current.version())));
             }
+            let mut resource = to_resource(&current)?;
             resource
                 .attributes_mut()
                 .insert("active".into(), Value::Bool(false));
-            restamp(&mut resource);
+            let record = to_record(
+                view,
+                resource,
+                id.to_owned(),
+                current.meta().changed_at(ctx.now),
+            )?;
             match self
                 .inner
                 .store
-                .replace(ctx, view, resource, &expected)
+                .replace(ctx, view, &record, current.version())
                 .await
             {
-                Ok(stored) => {
+                Ok(()) => {
                     pending.deleted.push(id.to_owned());
-                    return Ok(no_content(Some(version_of(&stored))));
+                    return Ok(no_content(Some(record.version())));
                 }
                 Err(StoreError::VersionMismatch) => self.lost_race(had_if_match, &mut attempt)?,
                 Err(StoreError::NotFound(_)) => {
                     pending.deleted.push(id.to_owned());
                     return Err(not_found(view, id));
                 }
-                Err(err) => return Err(err.into()),
+                Err(err) => return Err(self.store_failure(ctx, "delete", view, Some(id), err)),
             }
         }
     }
@@ -875,98 +841,19 @@ impl ScimEngine {
 
 /// Appends coerced member values; `false` when one lacks a string `value` (then the
 /// general path decides).
-fn push_members(out: &mut Vec<Value>, coerced: Value) -> bool {
+fn push_members(out: &mut Vec<Member>, coerced: Value) -> bool {
     let items = match coerced {
         Value::Null => return true,
         Value::Array(items) => items,
         other => vec![other],
     };
     for item in items {
-        if item.get("value").and_then(Value::as_str).is_none() {
-            return false;
+        match member_of_value(&item) {
+            Some(member) => out.push(member),
+            None => return false,
         }
-        out.push(item);
     }
     true
-}
-
-/// Adds `$ref` (RFC 7643 §2.3.7) to a `groups`/`members` element that has a `value` and
-/// lacks one; `target` picks the resource type from the element's `type`.
-fn add_ref<'v>(
-    item: &mut Value,
-    target: impl Fn(Option<&str>) -> Option<&'v ResourceTypeView>,
-    base: &str,
-) {
-    let Value::Object(obj) = item else {
-        return;
-    };
-    if obj.contains_key("$ref") {
-        return;
-    }
-    let Some(id) = obj.get("value").and_then(Value::as_str) else {
-        return;
-    };
-    let Some(view) = target(obj.get("type").and_then(Value::as_str)) else {
-        return;
-    };
-    let reference = meta::location(base, view, id);
-    obj.insert("$ref".into(), Value::String(reference));
-}
-
-/// Writes [`meta::location`] as a JSON string (copied when nothing needs escaping).
-fn write_location(
-    out: &mut Vec<u8>,
-    base_url: &str,
-    view: &ResourceTypeView,
-    id: &str,
-) -> Result<(), ScimError> {
-    let base = base_url.trim_end_matches('/');
-    let endpoint = view.resource_type.endpoint.trim_matches('/');
-    if plain_json(base) && plain_json(endpoint) && plain_json(id) {
-        for part in [r#"""#, base, "/", endpoint, "/", id, r#"""#] {
-            out.extend_from_slice(part.as_bytes());
-        }
-        return Ok(());
-    }
-    serde_json::to_writer(&mut *out, &meta::location(base_url, view, id))
-        .map_err(|e| ScimError::Internal(format!("serializing a response failed: {e}")))
-}
-
-/// A top-level string member of raw JSON members, parsed.
-pub(crate) fn member_str(
-    members: &[(&str, &serde_json::value::RawValue)],
-    key: &str,
-) -> Option<String> {
-    let (_, raw) = members.iter().find(|(k, _)| *k == key)?;
-    serde_json::from_str::<String>(raw.get()).ok()
-}
-
-/// The `meta.version` of stored JSON (as [`version_of`] the resource it stands for).
-fn stored_version(stored: &StoredJson) -> Result<String, ScimError> {
-    if let Some(version) = stored
-        .layout
-        .and_then(|l| l.version(&stored.text))
-        .and_then(unquote)
-    {
-        return Ok(version.into_owned());
-    }
-    let quick = raw_members(&stored.text).and_then(|m| {
-        let (_, raw) = m.iter().find(|(k, _)| *k == "meta")?;
-        serde_json::from_str::<MetaVersion>(raw.get()).ok()?.version
-    });
-    if let Some(version) = quick {
-        return Ok(version);
-    }
-    let mut map: Map<String, Value> = serde_json::from_str(&stored.text)
-        .map_err(|e| ScimError::Internal(format!("a stored resource is not JSON: {e}")))?;
-    map.extend(stored.derived.iter().cloned());
-    Ok(version_of(&Resource::from_map(map)))
-}
-
-/// Only `meta.version` of a `meta` object.
-#[derive(serde::Deserialize)]
-struct MetaVersion {
-    version: Option<String>,
 }
 
 /// An `eq` filter on the first `uniqueness: server|global` string attribute that `resource`

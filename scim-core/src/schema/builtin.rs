@@ -152,7 +152,8 @@ pub fn user_schema() -> Schema {
     let groups = AttributeDef::complex(
         "groups",
         vec![
-            read_only(string("value", "The identifier of the User's group.")),
+            // An `id` (RFC 7643 §3.1): compared exactly, as `id` is.
+            read_only(string("value", "The identifier of the User's group.").case_exact()),
             read_only(
                 AttributeDef::reference("$ref", ["User", "Group"]).description(
                     "The URI of the corresponding 'Group' resource to which the user belongs.",
@@ -299,7 +300,10 @@ pub fn group_schema() -> Schema {
             AttributeDef::complex(
                 "members",
                 vec![
-                    immutable(string("value", "Identifier of the member of this Group.")),
+                    // An `id` (RFC 7643 §3.1): compared exactly, as `id` is.
+                    immutable(
+                        string("value", "Identifier of the member of this Group.").case_exact(),
+                    ),
                     immutable(
                         AttributeDef::reference("$ref", ["User", "Group"]).description(
                             "The URI corresponding to a SCIM resource that is a member of this \
@@ -342,11 +346,13 @@ pub fn enterprise_user_schema() -> Schema {
             AttributeDef::complex(
                 "manager",
                 vec![
+                    // An `id` (RFC 7643 §3.1): compared exactly, as `id` is.
                     string(
                         "value",
                         "The id of the SCIM resource representing the User's manager.  \
                          REQUIRED.",
-                    ),
+                    )
+                    .case_exact(),
                     AttributeDef::reference("$ref", ["User"]).description(
                         "The URI of the SCIM resource representing the User's manager.  \
                          REQUIRED.",

@@ -389,6 +389,26 @@ impl ResourceTypeView {
         })
     }
 
+    /// Whether resources of this type have members, as Groups do (RFC 7643 §4.2): the core
+    /// schema has a multi-valued complex `members` attribute with a `value` sub-attribute.
+    /// Stores keep these members as [`Member`](crate::store::Member)s beside the attributes.
+    pub fn has_members(&self) -> bool {
+        self.core.attribute("members").is_some_and(|def| {
+            def.multi_valued
+                && def.attr_type == crate::schema::AttributeType::Complex
+                && def.sub_attribute("value").is_some()
+        })
+    }
+
+    /// Whether resources of this type have a read-only `groups` attribute derived from
+    /// Group membership, as Users do (RFC 7643 §4.1.2). Stores never keep it; the engine
+    /// derives it from [`Store::memberships`](crate::store::Store::memberships).
+    pub fn derives_groups(&self) -> bool {
+        self.core.attribute("groups").is_some_and(|def| {
+            def.multi_valued && def.mutability == crate::schema::Mutability::ReadOnly
+        })
+    }
+
     /// Every schema URI a resource of this type may list in `schemas`.
     pub fn schema_uris(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.core.id.as_str())
