@@ -5,7 +5,9 @@
 //! mounts the **same** engine configuration ([`engine`]) under `/scim/v2`, next to a host
 //! route `/health` that answers `ok`:
 //!
-//! * a fresh [`MemoryStore`] per server, so every test starts empty;
+//! * a fresh, empty store per server, from [`stores`]: the suite runs unchanged against
+//!   every store of the workspace (`MemoryStore`, `TinyStore`, and both with only their
+//!   required methods), so a difference between stores is a failing test;
 //! * a [`BearerAuthenticator`] with the tokens [`TOKEN_A`] (tenant `a`, label `idp-a`),
 //!   [`TOKEN_A2`] (a second live token of tenant `a`, for rotation) and [`TOKEN_B`]
 //!   (tenant `b`); the server keeps a clone in [`TestServer::auth`] so a test can add and
@@ -32,8 +34,8 @@
 use async_trait::async_trait;
 use reqwest::header::HeaderMap;
 use scim_core::{
-    BearerAuthenticator, MemoryStore, RequestContext, RevocationError, RevocationReason,
-    ScimEngine, TokenRevoker,
+    BearerAuthenticator, RequestContext, RevocationError, RevocationReason, ScimEngine, Store,
+    TokenRevoker,
 };
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -130,11 +132,43 @@ pub fn authenticator() -> BearerAuthenticator {
         .with_token("b", "idp-b", TOKEN_B)
 }
 
-/// The one engine configuration both adapters serve: a fresh [`MemoryStore`], the given
-/// authenticator and revoker, and otherwise the defaults (1 MiB body limit, every IdP
-/// tolerance on, hard delete, 409 on duplicates).
-pub fn engine(auth: BearerAuthenticator, revoker: RecordingRevoker) -> ScimEngine {
-    ScimEngine::builder(MemoryStore::new())
+/// The stores the suite runs against, each a fresh, empty one per call.
+pub mod stores {
+    use scim_core::Store;
+    use scim_core::store::suite::RequiredOnly;
+    use scim_core::store::{MemoryStore, TinyStore};
+    use std::sync::Arc;
+
+    /// The indexed reference store, every optional method.
+    pub async fn memory() -> Arc<dyn Store> {
+        Arc::new(MemoryStore::new())
+    }
+
+    /// The one-file store: required methods and `modify_members`.
+    pub async fn tiny() -> Arc<dyn Store> {
+        Arc::new(TinyStore::new())
+    }
+
+    /// `MemoryStore` through its required methods only (the engine's fallbacks).
+    pub async fn memory_required_only() -> Arc<dyn Store> {
+        Arc::new(RequiredOnly(MemoryStore::new()))
+    }
+
+    /// `TinyStore` through its required methods only.
+    pub async fn tiny_required_only() -> Arc<dyn Store> {
+        Arc::new(RequiredOnly(TinyStore::new()))
+    }
+}
+
+/// The one engine configuration both adapters serve: the given store, authenticator and
+/// revoker, and otherwise the defaults (1 MiB body limit, every IdP tolerance on, hard
+/// delete, 409 on duplicates).
+pub fn engine(
+    store: Arc<dyn Store>,
+    auth: BearerAuthenticator,
+    revoker: RecordingRevoker,
+) -> ScimEngine {
+    ScimEngine::builder(store)
         .authenticator(auth)
         .revoker(revoker)
         .build()
@@ -166,8 +200,12 @@ impl Drop for TestServer {
 }
 
 fn client() -> reqwest::Client {
+    // No idle connections are reused: with hundreds of servers running at once, a server
+    // may close an idle keep-alive connection just as the client reuses it (hyper's
+    // `IncompleteMessage`), which would be a flaky test, not a SCIM answer.
     reqwest::Client::builder()
         .no_proxy()
+        .pool_max_idle_per_host(0)
         .build()
         .expect("reqwest client")
 }
@@ -177,9 +215,14 @@ fn client() -> reqwest::Client {
 /// wrapped in tower-http's `NormalizePathLayer::trim_trailing_slash()` as the scim-axum docs
 /// recommend (axum 0.8 does not route `/scim/v2/` to a router nested at `/scim/v2`).
 pub async fn start_axum() -> TestServer {
+    start_axum_with(stores::memory().await).await
+}
+
+/// [`start_axum`] over `store`.
+pub async fn start_axum_with(store: Arc<dyn Store>) -> TestServer {
     let auth = authenticator();
     let revoker = RecordingRevoker::default();
-    let engine = engine(auth.clone(), revoker.clone());
+    let engine = engine(store, auth.clone(), revoker.clone());
     let app: axum::Router = axum::Router::new()
         .route("/health", axum::routing::get(|| async { "ok" }))
         .nest(MOUNT, scim_axum::router(engine));
@@ -210,11 +253,16 @@ pub async fn start_axum() -> TestServer {
 /// Starts the actix-web host app on `127.0.0.1:0`, on its own thread:
 /// `App::new().route("/health", …).service(web::scope("/scim/v2").configure(scim_actix::configure(engine)))`.
 pub async fn start_actix() -> TestServer {
+    start_actix_with(stores::memory().await).await
+}
+
+/// [`start_actix`] over `store`.
+pub async fn start_actix_with(store: Arc<dyn Store>) -> TestServer {
     use actix_web::{App, HttpServer, web};
 
     let auth = authenticator();
     let revoker = RecordingRevoker::default();
-    let engine = engine(auth.clone(), revoker.clone());
+    let engine = engine(store, auth.clone(), revoker.clone());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let port = listener.local_addr().expect("local addr").port();
     let (tx, rx) = tokio::sync::oneshot::channel();

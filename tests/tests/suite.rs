@@ -1,7 +1,8 @@
 //! The HTTP-level SCIM 2.0 suite (RFC 7643/7644). Every case is an
-//! `async fn(&TestServer)`; `suite!` runs each one unchanged against the axum adapter
-//! (`axum::<case>`) and the actix-web adapter (`actix::<case>`), so a difference between
-//! the adapters is a failing test.
+//! `async fn(&TestServer)`; `suite!` runs each one unchanged against the axum adapter and
+//! the actix-web adapter over every store of the workspace (`axum_memory::<case>`,
+//! `actix_tiny_required_only::<case>`, …), so a difference between adapters or stores is a
+//! failing test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use scim_tests::{
@@ -14,9 +15,9 @@ use std::collections::BTreeSet;
 
 /// Generates one `#[tokio::test]` per case for an adapter.
 macro_rules! suite {
-    ($adapter:ident, $start:path) => {
-        mod $adapter {
-            suite!(@cases $start;
+    ($module:ident, $start:path, $store:path) => {
+        mod $module {
+            suite!(@cases $start, $store;
                 discovery,
                 joiner_mover_leaver,
                 entra_requests,
@@ -44,19 +45,57 @@ macro_rules! suite {
             );
         }
     };
-    (@cases $start:path; $($case:ident),* $(,)?) => {
+    (@cases $start:path, $store:path; $($case:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let server = $start().await;
+                let server = $start($store().await).await;
                 super::$case(&server).await;
             }
         )*
     };
 }
 
-suite!(axum, scim_tests::start_axum);
-suite!(actix, scim_tests::start_actix);
+suite!(
+    axum_memory,
+    scim_tests::start_axum_with,
+    scim_tests::stores::memory
+);
+suite!(
+    actix_memory,
+    scim_tests::start_actix_with,
+    scim_tests::stores::memory
+);
+suite!(
+    axum_tiny,
+    scim_tests::start_axum_with,
+    scim_tests::stores::tiny
+);
+suite!(
+    actix_tiny,
+    scim_tests::start_actix_with,
+    scim_tests::stores::tiny
+);
+suite!(
+    axum_memory_required_only,
+    scim_tests::start_axum_with,
+    scim_tests::stores::memory_required_only
+);
+suite!(
+    actix_memory_required_only,
+    scim_tests::start_actix_with,
+    scim_tests::stores::memory_required_only
+);
+suite!(
+    axum_tiny_required_only,
+    scim_tests::start_axum_with,
+    scim_tests::stores::tiny_required_only
+);
+suite!(
+    actix_tiny_required_only,
+    scim_tests::start_actix_with,
+    scim_tests::stores::tiny_required_only
+);
 
 // ---------------------------------------------------------------------------------------
 // helpers
@@ -2646,6 +2685,30 @@ async fn script(server: &TestServer) -> scim_tests::Transcript {
     .await;
     t.entries.push(json!({"revocations": s.revocations().iter().map(|r| json!([r.tenant, r.ids.len(), r.reason])).collect::<Vec<_>>()}));
     std::mem::take(t)
+}
+
+/// The script against every store (through axum) gives the same transcript as against
+/// `MemoryStore`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stores_agree() {
+    let reference = script(&scim_tests::start_axum().await).await;
+    for (name, store) in [
+        ("TinyStore", scim_tests::stores::tiny().await),
+        (
+            "RequiredOnly(MemoryStore)",
+            scim_tests::stores::memory_required_only().await,
+        ),
+        (
+            "RequiredOnly(TinyStore)",
+            scim_tests::stores::tiny_required_only().await,
+        ),
+    ] {
+        let other = script(&scim_tests::start_axum_with(store).await).await;
+        assert_eq!(reference.entries.len(), other.entries.len(), "{name}");
+        for (a, b) in reference.entries.iter().zip(&other.entries) {
+            assert_eq!(a, b, "MemoryStore vs {name}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
