@@ -62,6 +62,16 @@ impl RequestContext {
         }
     }
 
+    /// A context for `principal` at `base_url`, at the instant `now` (truncated to
+    /// milliseconds).
+    pub fn new_at(principal: Principal, base_url: impl Into<String>, now: DateTime<Utc>) -> Self {
+        Self {
+            principal,
+            base_url: base_url.into(),
+            now: crate::meta::truncate_to_millis(now),
+        }
+    }
+
     /// The same context at another instant (truncated to milliseconds).
     #[must_use]
     pub fn at(mut self, now: DateTime<Utc>) -> Self {

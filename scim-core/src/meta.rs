@@ -14,11 +14,49 @@
 //! * A request that changes nothing writes nothing: the version and `lastModified` stay.
 
 use crate::schema::ResourceTypeView;
-use chrono::{DateTime, SecondsFormat, Timelike, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 
-/// Formats an instant as RFC 7643 §2.3.5 dateTime: RFC 3339, UTC, milliseconds.
+/// Formats an instant as RFC 7643 §2.3.5 dateTime: RFC 3339, UTC, milliseconds, e.g.
+/// `2024-05-01T12:00:00.000Z`.
 pub fn format_date_time(now: DateTime<Utc>) -> String {
-    now.to_rfc3339_opts(SecondsFormat::Millis, true)
+    let mut out = Vec::with_capacity(24);
+    write_date_time(&mut out, now);
+    String::from_utf8(out).unwrap_or_else(|_| now.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+/// Appends [`format_date_time`]'s text to `out` (every response writes two per resource,
+/// so this skips `fmt`'s machinery).
+pub(crate) fn write_date_time(out: &mut Vec<u8>, t: DateTime<Utc>) {
+    // The calendar date is derived once (each `Datelike` call on a `DateTime` derives it).
+    let naive = t.naive_utc();
+    let (date, time) = (naive.date(), naive.time());
+    let year = date.year();
+    if !(0..=9999).contains(&year) {
+        out.extend_from_slice(t.to_rfc3339_opts(SecondsFormat::Millis, true).as_bytes());
+        return;
+    }
+    let two = |out: &mut Vec<u8>, n: u32| {
+        out.push(b'0' + (n / 10 % 10) as u8);
+        out.push(b'0' + (n % 10) as u8);
+    };
+    let year = year.unsigned_abs();
+    two(out, year / 100);
+    two(out, year % 100);
+    out.push(b'-');
+    two(out, date.month());
+    out.push(b'-');
+    two(out, date.day());
+    out.push(b'T');
+    two(out, time.hour());
+    out.push(b':');
+    two(out, time.minute());
+    out.push(b':');
+    two(out, time.second());
+    out.push(b'.');
+    let millis = (time.nanosecond() / 1_000_000).min(999);
+    out.push(b'0' + (millis / 100) as u8);
+    two(out, millis % 100);
+    out.push(b'Z');
 }
 
 /// `now` without its sub-millisecond part (RFC 7643 §3.1 instants are kept to the
@@ -32,11 +70,30 @@ pub fn truncate_to_millis(now: DateTime<Utc>) -> DateTime<Utc> {
 /// The absolute (or, with an empty `base_url`, relative) location of a resource
 /// (RFC 7643 §3.1 `meta.location`, RFC 7644 §3.1): `base_url` + endpoint + `/` + `id`.
 pub fn location(base_url: &str, view: &ResourceTypeView, id: &str) -> String {
-    let endpoint = view.resource_type.endpoint.trim_matches('/');
-    format!("{}/{endpoint}/{id}", base_url.trim_end_matches('/'))
+    let mut out = String::with_capacity(base_url.len() + id.len() + 16);
+    for part in location_parts(base_url, view, id) {
+        out.push_str(part);
+    }
+    out
+}
+
+/// The pieces of [`location`], to write without building the string.
+pub(crate) fn location_parts<'a>(
+    base_url: &'a str,
+    view: &'a ResourceTypeView,
+    id: &'a str,
+) -> [&'a str; 5] {
+    [
+        base_url.trim_end_matches('/'),
+        "/",
+        view.resource_type.endpoint.trim_matches('/'),
+        "/",
+        id,
+    ]
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -50,5 +107,19 @@ mod tests {
             "2024-05-01T12:00:00.123Z"
         );
         assert_eq!(truncate_to_millis(t).nanosecond(), 123_000_000);
+        for text in [
+            "0001-01-01T00:00:00.000Z",
+            "2026-12-31T23:59:59.999Z",
+            "2024-02-29T07:08:09.010Z",
+        ] {
+            let t = DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc);
+            assert_eq!(format_date_time(t), text);
+            assert_eq!(
+                format_date_time(t),
+                t.to_rfc3339_opts(SecondsFormat::Millis, true)
+            );
+        }
     }
 }

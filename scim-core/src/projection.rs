@@ -40,7 +40,14 @@ pub struct Projection {
     /// top-level key it changes (omits or projects); JSON text containing none of them is
     /// emitted unchanged (see [`Projection::keeps_text`]). `None` otherwise.
     changed_keys: Option<Vec<String>>,
+    /// Whether `meta`, `members` and `groups` are kept whole, and whether they are emitted
+    /// at all (asked for every resource rendered, so worked out once).
+    whole: [bool; 3],
+    emitted: [bool; 3],
 }
+
+/// The top-level members [`Projection::keeps_whole`] answers from its cache.
+const CACHED_WHOLE: [&str; 3] = ["meta", "members", "groups"];
 
 /// What to do with the attributes of one object (the resource, an extension object or a
 /// complex value).
@@ -241,7 +248,15 @@ impl Projection {
                     .collect::<Option<Vec<_>>>()
             })
             .flatten();
-        Projection { top, changed_keys }
+        let mut projection = Projection {
+            top,
+            changed_keys,
+            whole: [false; 3],
+            emitted: [false; 3],
+        };
+        projection.whole = CACHED_WHOLE.map(|key| projection.lookup_whole(key));
+        projection.emitted = CACHED_WHOLE.map(|key| projection.lookup_emits(key));
+        projection
     }
 
     /// Whether the projection leaves every top-level member of `text` — the JSON text of
@@ -256,6 +271,13 @@ impl Projection {
 
     /// Whether the projection emits anything of the top-level member `key` (in schema case).
     pub(crate) fn emits(&self, key: &str) -> bool {
+        match CACHED_WHOLE.iter().position(|k| *k == key) {
+            Some(i) => self.emitted[i],
+            None => self.lookup_emits(key),
+        }
+    }
+
+    fn lookup_emits(&self, key: &str) -> bool {
         let top = &self.top;
         match top.rules.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
             Ok(i) => !matches!(top.rules[i].1, Rule::Omit),
@@ -265,6 +287,13 @@ impl Projection {
 
     /// Whether the projection emits the top-level member `key` (in schema case) whole.
     pub(crate) fn keeps_whole(&self, key: &str) -> bool {
+        match CACHED_WHOLE.iter().position(|k| *k == key) {
+            Some(i) => self.whole[i],
+            None => self.lookup_whole(key),
+        }
+    }
+
+    fn lookup_whole(&self, key: &str) -> bool {
         let top = &self.top;
         match top.rules.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
             Ok(i) => matches!(top.rules[i].1, Rule::Whole),

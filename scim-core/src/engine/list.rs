@@ -20,7 +20,7 @@
 //! [`EngineConfig::max_results`]: super::EngineConfig::max_results
 //! [`EngineConfig::protected`]: super::EngineConfig::protected
 
-use super::render::Derived;
+use super::render::{Derived, Renderer};
 use super::{Body, Outcome, ScimEngine};
 use crate::context::RequestContext;
 use crate::error::ScimError;
@@ -364,7 +364,7 @@ impl ScimEngine {
             (c, p) => c.or(p),
         };
         combined
-            .map(|f| ResolvedFilter::resolve(&f, view))
+            .map(|f| ResolvedFilter::resolve_owned(f, view))
             .transpose()
     }
 
@@ -383,18 +383,19 @@ impl ScimEngine {
         members: bool,
     ) -> Result<QueryPage, ScimError> {
         let store = &self.inner.store;
-        let (served, rest) = match filter {
-            Some(f) => f.split(|condition| store.filters(view, condition)),
-            None => (None, None),
-        };
+        let serves = |condition: &Filter| store.filters(view, condition);
         let sort_served = sort.is_none_or(|s| store.sorts(view, s));
         let failed = |err| self.store_failure(ctx, "query", view, None, err);
-        if rest.is_none() && sort_served {
+        if sort_served && filter.is_none_or(|f| f.served_by(serves)) {
             let mut query = Query::new(view, page).with_members(members);
-            query.filter = served.as_ref();
+            query.filter = filter;
             query.sort = sort;
             return store.query(ctx, &query).await.map_err(failed);
         }
+        let (served, rest) = match filter {
+            Some(f) => f.split(serves),
+            None => (None, None),
+        };
         let needs_members = members || rest.as_ref().is_some_and(|r| r.mentions("members"));
         let mut query = Query::new(view, Page::All).with_members(needs_members);
         query.filter = served.as_ref();
@@ -507,7 +508,7 @@ impl ScimEngine {
         }
         let ids: Vec<&str> = result.resources.iter().map(StoredResource::id).collect();
         let groups = self.groups_of(ctx, view, &ids, &projection, "list").await?;
-        let group_view = self.group_type().filter(|_| view.derives_groups());
+        let renderer = Renderer::new(self, ctx, view, &projection)?;
         let size = result
             .resources
             .iter()
@@ -516,9 +517,9 @@ impl ScimEngine {
         let mut list = ListWriter::with_capacity(size);
         for (resource, groups) in result.resources.iter().zip(&groups) {
             let derived = Derived {
-                groups: group_view.map(|g| (g, groups.as_slice())),
+                groups: Some(groups.as_slice()),
             };
-            list.push(|out| self.write_resource(ctx, view, resource, derived, &projection, out))?;
+            list.push(|out| renderer.write(resource, derived, out))?;
         }
         Ok(list.finish(&prepared.page, result.total, next_cursor))
     }
@@ -600,14 +601,12 @@ impl ScimEngine {
             let groups = self
                 .groups_of(ctx, view, &ids, &projection, "search")
                 .await?;
-            let group_view = self.group_type().filter(|_| view.derives_groups());
+            let renderer = Renderer::new(self, ctx, view, &projection)?;
             for (resource, groups) in result.resources.iter().zip(&groups) {
                 let derived = Derived {
-                    groups: group_view.map(|g| (g, groups.as_slice())),
+                    groups: Some(groups.as_slice()),
                 };
-                list.push(|out| {
-                    self.write_resource(ctx, view, resource, derived, &projection, out)
-                })?;
+                list.push(|out| renderer.write(resource, derived, out))?;
             }
         }
         let page = RequestedPage::Index { start_index, count };

@@ -21,14 +21,19 @@
 //!
 //! # Responses
 //!
-//! * Bodies are `application/scim+json`; resources carry `meta.location` under the
-//!   request's `base_url` (rewritten at output, whatever base they were stored under),
-//!   `$ref` on `groups` and `members` elements, and the `ETag` header (= `meta.version`).
+//! * Bodies are `application/scim+json`. A resource is written as `id`, its stored
+//!   attributes (keys sorted), Group `members` or a User's derived `groups` (each element
+//!   with its `$ref`), then `meta`, rendered here: `created` and `lastModified` from the
+//!   store, `location` under the request's `base_url`, `resourceType`, and `version`, the
+//!   weak ETag `W/"<n>"` of the store's version counter (also the `ETag` header).
 //! * 201 with `Location` on create; 200 with the resource on PUT and PATCH, except a PATCH
 //!   that only adds or removes Group members, which answers 204 unless `attributes` or
 //!   `excludedAttributes` ask for the resource; 204 on DELETE.
 //! * `If-Match` (PUT, PATCH, DELETE) and `If-None-Match` (GET → 304) compare weakly
-//!   (RFC 9110 §8.8.3.2); `*` matches any existing resource (RFC 7644 §3.14).
+//!   (RFC 9110 §8.8.3.2) on every path; `*` matches any existing resource (RFC 7644 §3.14).
+//! * A store failure ([`StoreError::Backend`](crate::StoreError::Backend)) is logged once
+//!   (target `scim::store`, with its source chain) and answered 503 with `Retry-After`;
+//!   so is a failed token revocation.
 //!
 //! # Requests
 //!
@@ -353,7 +358,7 @@ impl ScimEngine {
                 return error_response(&ScimError::Unauthorized(err.to_string()));
             }
         };
-        let ctx = RequestContext::new(principal, request.base_url.clone()).at((self.inner.clock)());
+        let ctx = RequestContext::new_at(principal, request.base_url.clone(), (self.inner.clock)());
         let mut pending = PendingRevocations::default();
         let result = self.dispatch(&ctx, &request, &mut pending).await;
         if let Err(err) = pending.flush(self.inner.revoker.as_ref(), &ctx).await {

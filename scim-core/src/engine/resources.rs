@@ -22,7 +22,7 @@
 //! [`EngineConfig::max_write_retries`]: super::EngineConfig::max_write_retries
 
 use super::list::QueryParams;
-use super::render::Derived;
+use super::render::{Derived, Renderer};
 use super::{
     Body, DeletePolicy, DuplicatePolicy, Operation, Outcome, PendingRevocations, ScimEngine,
 };
@@ -247,10 +247,10 @@ impl ScimEngine {
         projection: &Projection,
         operation: &'static str,
     ) -> Result<Vec<Vec<Membership>>, ScimError> {
-        let mut out = vec![Vec::new(); ids.len()];
         if !view.derives_groups() || !projection.emits("groups") || ids.is_empty() {
-            return Ok(out);
+            return Ok(vec![Vec::new(); ids.len()]);
         }
+        let mut out = vec![Vec::new(); ids.len()];
         let Some(groups) = self.group_type() else {
             return Ok(out);
         };
@@ -285,12 +285,9 @@ impl ScimEngine {
             .groups_of(ctx, view, &[record.id()], projection, operation)
             .await?;
         let derived = Derived {
-            groups: self
-                .group_type()
-                .filter(|_| view.derives_groups())
-                .zip(groups.first().map(Vec::as_slice)),
+            groups: groups.first().map(Vec::as_slice),
         };
-        self.render(ctx, view, record, derived, projection)
+        Renderer::new(self, ctx, view, projection)?.render(record, derived)
     }
 
     /// `GET /{endpoint}/{id}` (RFC 7644 §3.4.1) with `If-None-Match` (§3.14).
@@ -333,7 +330,8 @@ impl ScimEngine {
             Ok(()) => {
                 let location = meta::location(&ctx.base_url, view, record.id());
                 // A new resource is in no Group yet: no `groups` to derive.
-                let body = self.render(ctx, view, &record, Derived::default(), &projection)?;
+                let body = Renderer::new(self, ctx, view, &projection)?
+                    .render(&record, Derived::default())?;
                 Ok(single(201, body, record.version(), Some(location)))
             }
             Err(StoreError::Uniqueness(detail)) => {

@@ -253,8 +253,14 @@ impl AttributeDef {
 
     /// The sub-attribute with the given name, matched case-insensitively (RFC 7643 §2.1).
     pub fn sub_attribute(&self, name: &str) -> Option<&AttributeDef> {
+        // Names are case-insensitive (RFC 7643 §2.1); most arrive in schema case.
         self.sub_attributes
             .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
+            .find(|a| a.name == name)
+            .or_else(|| {
+                self.sub_attributes
+                    .iter()
+                    .find(|a| a.name.eq_ignore_ascii_case(name))
+            })
     }
 }

@@ -73,9 +73,12 @@ impl Schema {
 
     /// The top-level attribute with the given name, matched case-insensitively (RFC 7643 §2.1).
     pub fn attribute(&self, name: &str) -> Option<&AttributeDef> {
-        self.attributes
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
+        // Names are case-insensitive (RFC 7643 §2.1); most arrive in schema case.
+        self.attributes.iter().find(|a| a.name == name).or_else(|| {
+            self.attributes
+                .iter()
+                .find(|a| a.name.eq_ignore_ascii_case(name))
+        })
     }
 }
 

@@ -266,6 +266,10 @@ pub struct ResourceTypeView {
     core: Arc<Schema>,
     extensions: Vec<(Arc<Schema>, bool)>,
     common: Arc<Vec<AttributeDef>>,
+    /// [`has_members`](Self::has_members), worked out once.
+    members: bool,
+    /// [`derives_groups`](Self::derives_groups), worked out once.
+    groups: bool,
 }
 
 /// Where an attribute definition was found (see [`ResourceTypeView::find`]).
@@ -305,11 +309,21 @@ impl ResourceTypeView {
             .iter()
             .map(|e| Ok((lookup(&e.schema)?, e.required)))
             .collect::<Result<Vec<_>, RegistryError>>()?;
+        let members = core.attribute("members").is_some_and(|def| {
+            def.multi_valued
+                && def.attr_type == crate::schema::AttributeType::Complex
+                && def.sub_attribute("value").is_some()
+        });
+        let groups = core.attribute("groups").is_some_and(|def| {
+            def.multi_valued && def.mutability == crate::schema::Mutability::ReadOnly
+        });
         Ok(Self {
             resource_type,
             core,
             extensions,
             common: Arc::clone(common),
+            members,
+            groups,
         })
     }
 
@@ -393,20 +407,14 @@ impl ResourceTypeView {
     /// schema has a multi-valued complex `members` attribute with a `value` sub-attribute.
     /// Stores keep these members as [`Member`](crate::store::Member)s beside the attributes.
     pub fn has_members(&self) -> bool {
-        self.core.attribute("members").is_some_and(|def| {
-            def.multi_valued
-                && def.attr_type == crate::schema::AttributeType::Complex
-                && def.sub_attribute("value").is_some()
-        })
+        self.members
     }
 
     /// Whether resources of this type have a read-only `groups` attribute derived from
     /// Group membership, as Users do (RFC 7643 §4.1.2). Stores never keep it; the engine
     /// derives it from [`Store::memberships`](crate::store::Store::memberships).
     pub fn derives_groups(&self) -> bool {
-        self.core.attribute("groups").is_some_and(|def| {
-            def.multi_valued && def.mutability == crate::schema::Mutability::ReadOnly
-        })
+        self.groups
     }
 
     /// Every schema URI a resource of this type may list in `schemas`.

@@ -50,7 +50,16 @@ impl ResolvedFilter {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn resolve(filter: &Filter, view: &ResourceTypeView) -> Result<Self, ScimError> {
-        let filter = canonical_filter(filter, view, None);
+        Self::resolve_owned(filter.clone(), view)
+    }
+
+    /// [`resolve`](Self::resolve), reusing `filter`.
+    ///
+    /// # Errors
+    ///
+    /// As [`resolve`](Self::resolve).
+    pub fn resolve_owned(mut filter: Filter, view: &ResourceTypeView) -> Result<Self, ScimError> {
+        canonicalize(&mut filter, view, None);
         check_types(&filter, view)?;
         Ok(Self { filter })
     }
@@ -115,6 +124,12 @@ impl ResolvedFilter {
         (served.map(wrap), rest.map(wrap))
     }
 
+    /// Whether `serves` accepts every condition of the filter (then
+    /// [`split`](Self::split) would give it back whole).
+    pub fn served_by(&self, serves: impl Fn(&Filter) -> bool) -> bool {
+        all_served(&self.filter, &serves)
+    }
+
     /// The conditions of the filter's top-level `and` chain (the filter itself when it is
     /// no `and`): each must hold, so a store may answer one of them from an index and
     /// evaluate the others on the candidates.
@@ -175,77 +190,62 @@ fn and_opt(a: Option<Filter>, b: Option<Filter>) -> Option<Filter> {
     }
 }
 
-/// The canonical form of `path` (see the module docs); `outer` is the attribute of the
-/// enclosing value path, whose sub-attributes the names inside it are.
-fn canonical_path(path: &AttrPath, view: &ResourceTypeView, outer: Option<&AttrPath>) -> AttrPath {
+/// Puts `path` in canonical form (see the module docs), in place (no allocation when it is
+/// already canonical); `outer` is the attribute of the enclosing value path, whose
+/// sub-attributes the names inside it are.
+fn canonicalize_path(path: &mut AttrPath, view: &ResourceTypeView, outer: Option<&AttrPath>) {
+    fn set(slot: &mut String, canonical: &str) {
+        if slot != canonical {
+            canonical.clone_into(slot);
+        }
+    }
     if let Some(outer) = outer {
-        let Some(def) = view
+        if let Some(def) = view
             .find(outer.uri.as_deref(), &outer.name)
             .and_then(|l| l.attr.sub_attribute(&path.name))
-        else {
-            return path.clone();
-        };
-        return AttrPath {
-            uri: None,
-            name: def.name.clone(),
-            sub_attr: path.sub_attr.clone(),
-        };
+        {
+            path.uri = None;
+            set(&mut path.name, &def.name);
+        }
+        return;
     }
     if path.uri.is_none() && path.name.eq_ignore_ascii_case("schemas") {
-        return AttrPath {
-            uri: None,
-            name: "schemas".into(),
-            sub_attr: path.sub_attr.clone(),
-        };
+        set(&mut path.name, "schemas");
+        return;
     }
     let Some(location) = view.find(path.uri.as_deref(), &path.name) else {
-        return path.clone();
+        return;
     };
-    let sub_attr = path.sub_attr.as_ref().map(|sub| {
-        location
-            .attr
-            .sub_attribute(sub)
-            .map_or_else(|| sub.clone(), |d| d.name.clone())
-    });
-    AttrPath {
-        uri: location.extension.then(|| location.schema.id.clone()),
-        name: location.attr.name.clone(),
-        sub_attr,
+    if let Some(sub) = path.sub_attr.as_mut() {
+        if let Some(def) = location.attr.sub_attribute(sub) {
+            set(sub, &def.name);
+        }
+    }
+    set(&mut path.name, &location.attr.name);
+    match (location.extension, path.uri.as_mut()) {
+        (false, _) => path.uri = None,
+        (true, Some(uri)) => set(uri, &location.schema.id),
+        (true, None) => path.uri = Some(location.schema.id.clone()),
     }
 }
 
-fn canonical_filter(filter: &Filter, view: &ResourceTypeView, outer: Option<&AttrPath>) -> Filter {
+/// Puts every path of `filter` in canonical form, in place.
+fn canonicalize(filter: &mut Filter, view: &ResourceTypeView, outer: Option<&AttrPath>) {
     match filter {
-        Filter::Present(path) => Filter::Present(canonical_path(path, view, outer)),
-        Filter::Compare { path, op, value } => Filter::Compare {
-            path: canonical_path(path, view, outer),
-            op: *op,
-            value: value.clone(),
-        },
-        Filter::ValuePath { path, filter } => match outer {
-            // A value path inside a value path names no schema attribute: kept as written.
-            Some(_) => Filter::ValuePath {
-                path: path.clone(),
-                filter: filter.clone(),
-            },
-            None => {
-                let path = canonical_path(path, view, None);
-                let inner = canonical_filter(filter, view, Some(&path));
-                Filter::ValuePath {
-                    path,
-                    filter: Box::new(inner),
-                }
-            }
-        },
-        Filter::Not(inner) => Filter::Not(Box::new(canonical_filter(inner, view, outer))),
-        Filter::And(a, b) => Filter::And(
-            Box::new(canonical_filter(a, view, outer)),
-            Box::new(canonical_filter(b, view, outer)),
-        ),
-        Filter::Or(a, b) => Filter::Or(
-            Box::new(canonical_filter(a, view, outer)),
-            Box::new(canonical_filter(b, view, outer)),
-        ),
+        Filter::Present(path) | Filter::Compare { path, .. } => {
+            canonicalize_path(path, view, outer);
+        }
+        // A value path inside a value path names no schema attribute: kept as written.
+        Filter::ValuePath { .. } if outer.is_some() => {}
+        Filter::ValuePath { path, filter } => {
+            canonicalize_path(path, view, None);
+            canonicalize(filter, view, Some(path));
+        }
+        Filter::Not(inner) => canonicalize(inner, view, outer),
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            canonicalize(a, view, outer);
+            canonicalize(b, view, outer);
+        }
     }
 }
 
@@ -412,7 +412,8 @@ impl ResolvedSort {
                 view.resource_type.name
             ))
         };
-        let path = canonical_path(by, view, None);
+        let mut path = by.clone();
+        canonicalize_path(&mut path, view, None);
         let location = view
             .find(path.uri.as_deref(), &path.name)
             .ok_or_else(unknown)?;

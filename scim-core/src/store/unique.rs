@@ -95,6 +95,15 @@ impl UniqueAttribute {
         self.key_of(self.value(attributes)?)
     }
 
+    /// [`key`](Self::key) of a string value.
+    pub fn key_of_str(&self, value: &str) -> String {
+        if self.case_exact {
+            value.to_owned()
+        } else {
+            fold_case(value)
+        }
+    }
+
     /// [`key`](Self::key) of one value.
     pub fn key_of(&self, value: &Value) -> Option<String> {
         match value {

@@ -156,7 +156,7 @@ impl Indexes {
         let (attribute, index) = self.unique.iter().find(|(u, _)| {
             u.uri == path.uri && u.name == path.name && u.case_exact == facts.case_exact
         })?;
-        let key = attribute.key_of(&Value::String(wanted.clone()))?;
+        let key = attribute.key_of_str(wanted);
         Some(index.get(key.as_str()).cloned().into_iter().collect())
     }
 }

@@ -90,9 +90,10 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Resource types are keyed by name; names are case-insensitive (RFC 7643 §6).
-fn type_key(view: &ResourceTypeView) -> String {
-    view.resource_type.name.to_ascii_lowercase()
+/// Resource types are keyed by their name as the registry spells it (every view of a type
+/// comes from the one registry, so the spelling is always the same).
+fn type_key(view: &ResourceTypeView) -> &str {
+    &view.resource_type.name
 }
 
 impl MemoryStore {
@@ -107,7 +108,7 @@ impl MemoryStore {
         self.tenant(tenant).map_or(0, |t| {
             read(&t)
                 .types
-                .get(&type_key(view))
+                .get(type_key(view))
                 .map_or(0, |d| d.entries.len())
         })
     }
@@ -239,7 +240,7 @@ impl TenantState {
     ) -> Result<(), StoreError> {
         let data = self
             .types
-            .entry(type_key(view))
+            .entry(type_key(view).to_owned())
             .or_insert_with(|| TypeData::new(view));
         if data.entries.contains_key(resource.id()) {
             return Err(StoreError::Uniqueness(format!(
@@ -259,7 +260,7 @@ impl TenantState {
         expected: Version,
     ) -> Result<(), StoreError> {
         let not_found = || StoreError::NotFound(resource.id().to_owned());
-        let data = self.types.get_mut(&type_key(view)).ok_or_else(not_found)?;
+        let data = self.types.get_mut(type_key(view)).ok_or_else(not_found)?;
         let old = data.entries.get(resource.id()).ok_or_else(not_found)?;
         if old.meta.version != expected {
             return Err(StoreError::VersionMismatch);
@@ -283,7 +284,7 @@ impl TenantState {
         expected: Option<Version>,
     ) -> Result<(), StoreError> {
         let not_found = || StoreError::NotFound(id.to_owned());
-        let data = self.types.get_mut(&type_key(view)).ok_or_else(not_found)?;
+        let data = self.types.get_mut(type_key(view)).ok_or_else(not_found)?;
         let entry = data.entries.get(id).ok_or_else(not_found)?;
         if expected.is_some_and(|v| v != entry.meta.version) {
             return Err(StoreError::VersionMismatch);
@@ -312,7 +313,7 @@ impl TenantState {
         expected: Option<Version>,
     ) -> Result<MembershipOutcome, StoreError> {
         let not_found = || StoreError::NotFound(group_id.to_owned());
-        let data = self.types.get_mut(&type_key(view)).ok_or_else(not_found)?;
+        let data = self.types.get_mut(type_key(view)).ok_or_else(not_found)?;
         if !data.groups {
             return Err(StoreError::Unsupported(format!(
                 "{} resources have no members",
@@ -349,7 +350,7 @@ impl TenantState {
     }
 
     fn memberships(&self, groups: &ResourceTypeView, member_ids: &[&str]) -> Vec<Membership> {
-        let Some(data) = self.types.get(&type_key(groups)) else {
+        let Some(data) = self.types.get(type_key(groups)) else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -395,7 +396,7 @@ impl Store for MemoryStore {
             return Ok(None);
         };
         let state = read(&tenant);
-        let Some(data) = state.types.get(&type_key(view)) else {
+        let Some(data) = state.types.get(type_key(view)) else {
             return Ok(None);
         };
         match data.entries.get_key_value(id) {
@@ -441,7 +442,7 @@ impl Store for MemoryStore {
             return Ok(QueryPage::default());
         };
         let state = read(&tenant);
-        match state.types.get(&type_key(query.view)) {
+        match state.types.get(type_key(query.view)) {
             Some(data) => data.query(query),
             None => Ok(QueryPage::default()),
         }
