@@ -413,7 +413,7 @@ impl ScimEngine {
                 groups.insert((*id).to_owned(), list);
             }
         }
-        let mut page = select(view, candidates, rest.as_ref(), sort, page, |r| {
+        let page = select(view, candidates, rest.as_ref(), sort, page, |r| {
             let mut json = r.filter_json(view)?;
             if let (Some(list), Some(obj)) = (groups.get(r.id()), json.as_object_mut()) {
                 if !list.is_empty() {
@@ -429,14 +429,7 @@ impl ScimEngine {
             Ok(json)
         })
         .map_err(failed)?;
-        if !members {
-            page.resources = page
-                .resources
-                .into_iter()
-                .map(|r| r.with_members(Vec::new()))
-                .collect();
-        }
-        Ok(page)
+        Ok(page.keeping_members(members))
     }
 
     /// `GET /{endpoint}` and `POST /{endpoint}/.search` (RFC 7644 §3.4.2, §3.4.3).

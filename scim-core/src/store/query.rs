@@ -691,6 +691,17 @@ impl QueryPage {
     pub fn new(resources: Vec<StoredResource>, total: usize) -> Self {
         Self { resources, total }
     }
+
+    /// The page with the Group members left out unless `members` (see [`Query::members`]).
+    #[must_use]
+    pub fn keeping_members(mut self, members: bool) -> Self {
+        if !members {
+            for resource in &mut self.resources {
+                resource.clear_members();
+            }
+        }
+        self
+    }
 }
 
 /// Filters, orders and pages `candidates` (see [`Query::answer`]); `json_of` gives the JSON

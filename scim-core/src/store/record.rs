@@ -373,6 +373,11 @@ impl StoredResource {
         }
     }
 
+    /// Drops the members (for answers that leave them out).
+    pub(crate) fn clear_members(&mut self) {
+        self.members = Vec::new();
+    }
+
     /// What the engine hands to stores: the object and its text, serialized once.
     pub(crate) fn from_engine(
         id: String,

@@ -48,29 +48,16 @@ impl TypeData {
                 let mut records = records;
                 records.sort_by(|a, b| a.id().cmp(b.id()));
                 let total = records.len();
-                let mut page: Vec<StoredResource> =
+                let page: Vec<StoredResource> =
                     records.into_iter().skip(offset).take(limit).collect();
-                if !query.members {
-                    page = page
-                        .into_iter()
-                        .map(|r| r.with_members(Vec::new()))
-                        .collect();
-                }
-                return Ok(QueryPage::new(page, total));
+                return Ok(QueryPage::new(page, total).keeping_members(query.members));
             }
         }
         let filter = if exact { None } else { query.filter };
-        let mut page = select(query.view, records, filter, query.sort, query.page, |r| {
+        let page = select(query.view, records, filter, query.sort, query.page, |r| {
             r.filter_json(query.view)
         })?;
-        if !query.members {
-            page.resources = page
-                .resources
-                .into_iter()
-                .map(|r| r.with_members(Vec::new()))
-                .collect();
-        }
-        Ok(page)
+        Ok(page.keeping_members(query.members))
     }
 
     /// The ids an indexed condition can match: `id eq`, `externalId eq`, `eq` on a unique
