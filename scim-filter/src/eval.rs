@@ -109,7 +109,9 @@ impl Filter {
     ///   otherwise (a core schema URN such as `urn:ietf:params:scim:schemas:core:2.0:User`) it
     ///   looks at the top level, unless the resource's `schemas` list is present and does not
     ///   name that URN, in which case the attribute is absent.
-    /// * **Multi-valued attributes** (RFC 7644 §3.4.2.2) match if any value matches; with a
+    /// * **Multi-valued attributes** (RFC 7644 §3.4.2.2) match if any value matches — except
+    ///   `ne`, which matches when no value is equal (and one can be compared): `emails.type ne
+    ///   "work"` is false for a user who has a work email, whatever the other emails; with a
     ///   sub-attribute (`emails.value`) each element's sub-attribute is a value. A complex
     ///   attribute compared without a sub-attribute (`emails co "example.com"`) is compared
     ///   through each element's `value` sub-attribute.
@@ -404,11 +406,26 @@ fn compare<F: AttributeFacts + ?Sized>(
             Comparison::String { value: s, instant }
         }
     };
+    let case_exact = attr.case_exact || attr.attr_type == Some(AttrType::Binary);
+    if op == CompareOp::Ne {
+        // `ne` on a multi-valued attribute holds when no value equals (RFC 7644 §3.4.2.2:
+        // "the attribute and operator values are not identical"), and only when there is a
+        // value of the literal's type to compare: `emails.type ne "work"` is false for a
+        // user with a work email, `title ne "x"` false without a title.
+        let eq = Comparer {
+            op: CompareOp::Eq,
+            value: comparison,
+            attr_type: attr.attr_type,
+            case_exact,
+        };
+        let comparable = any_value(found, sub, &mut |v| Ok(eq.comparable(v, true)))?;
+        return Ok(comparable && !any_value(found, sub, &mut |v| eq.test(v, true))?);
+    }
     let cmp = Comparer {
         op,
         value: comparison,
         attr_type: attr.attr_type,
-        case_exact: attr.case_exact || attr.attr_type == Some(AttrType::Binary),
+        case_exact,
     };
     any_value(found, sub, &mut |v| cmp.test(v, true))
 }
@@ -476,6 +493,21 @@ struct Comparer<'f> {
 }
 
 impl Comparer<'_> {
+    /// Whether `v` is a value the literal can be compared with (same JSON kind); `unwrap`
+    /// looks through a complex value's `value` sub-attribute once.
+    fn comparable(&self, v: &Value, unwrap: bool) -> bool {
+        match (v, &self.value) {
+            (Value::String(_), Comparison::String { .. })
+            | (Value::Bool(_), Comparison::Bool(_))
+            | (Value::Number(_), Comparison::Number(_)) => true,
+            (Value::Array(items), _) => items.iter().any(|item| self.comparable(item, unwrap)),
+            (Value::Object(map), _) if unwrap => {
+                lookup(map, "value").is_some_and(|inner| self.comparable(inner, false))
+            }
+            _ => false,
+        }
+    }
+
     /// Compares one attribute value; `unwrap` allows looking through a complex value's
     /// `value` sub-attribute once.
     fn test(&self, v: &Value, unwrap: bool) -> Result<bool, EvalError> {
@@ -647,7 +679,9 @@ fn substring_match(op: CompareOp, s: &str, c: &str, case_exact: bool) -> bool {
                 .is_some_and(|p| p.eq_ignore_ascii_case(c)),
         };
     }
-    let (s, c) = (s.to_lowercase(), c.to_lowercase());
+    // Folded character by character, as everywhere else (not `str::to_lowercase`, whose
+    // final-sigma rule would make `co` disagree with `eq`).
+    let (s, c): (String, String) = (folded(s).collect(), folded(c).collect());
     match op {
         CompareOp::Co => s.contains(&c),
         CompareOp::Sw => s.starts_with(&c),

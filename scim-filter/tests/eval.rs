@@ -309,7 +309,10 @@ fn user_multi_valued_and_value_paths() {
             (r#"emails.value eq "babs@jensen.org""#, T),
             (r#"emails.type eq "HOME""#, T),
             (r#"emails.type eq "other""#, F),
-            (r#"emails.type ne "work""#, T),
+            // `ne` on a multi-valued attribute: no value may be equal.
+            (r#"emails.type ne "work""#, F),
+            (r#"emails.type ne "other""#, T),
+            (r#"emails.value ne 5"#, F),
             (r#"emails[type eq "work"]"#, T),
             (r#"emails[type eq "work" and value co "@example.com"]"#, T),
             // Both conditions must hold on the same element.
