@@ -602,6 +602,20 @@ fn cmp_numbers(a: &Number, b: &Number) -> Option<Ordering> {
     a.as_f64()?.partial_cmp(&b.as_f64()?)
 }
 
+/// Reads a `dateTime` value (RFC 7643 §2.3.5, xsd:dateTime) as [`Filter::matches`] does for
+/// attributes declared [`AttrType::DateTime`]: RFC 3339, or without an offset (then UTC).
+/// Backends that compare instants themselves (e.g. SQL over a timestamp column) read a
+/// filter's literal with it, so they agree with the evaluator exactly.
+///
+/// ```
+/// let t = scim_filter::parse_date_time("2011-05-13T04:42:34Z").unwrap();
+/// assert_eq!(t, scim_filter::parse_date_time("2011-05-13T06:42:34+02:00").unwrap());
+/// assert!(scim_filter::parse_date_time("yesterday").is_none());
+/// ```
+pub fn parse_date_time(s: &str) -> Option<DateTime<FixedOffset>> {
+    parse_xsd_date_time(s)
+}
+
 /// A declared dateTime (RFC 7643 §2.3.5, xsd:dateTime): RFC 3339, or without an offset
 /// (then read as UTC).
 fn parse_xsd_date_time(s: &str) -> Option<DateTime<FixedOffset>> {

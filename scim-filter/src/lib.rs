@@ -20,7 +20,7 @@ mod parser;
 
 pub use ast::{AttrPath, CompValue, CompareOp, Filter, PatchPath};
 pub use error::{FilterError, FilterErrorKind};
-pub use eval::{AttrFacts, AttrType, AttributeFacts, DefaultFacts, EvalError};
+pub use eval::{AttrFacts, AttrType, AttributeFacts, DefaultFacts, EvalError, parse_date_time};
 
 /// Input limits for [`parse_filter_with`] and [`parse_path_with`].
 ///
