@@ -992,6 +992,10 @@ impl FilterCompiler {
             .attr_type
             .ok_or_else(|| Unsupported("an attribute without a type".into()))?;
         let case_exact = facts.case_exact || attr_type == AttrType::Binary;
+        if matches!(value, CompValue::String(s) if s.contains('\0')) {
+            // Databases cannot bind U+0000 (PostgreSQL) or stop at it (SQLite's length()).
+            return unsupported("a literal containing U+0000");
+        }
         let literal = match (attr_type, value) {
             (AttrType::String | AttrType::Reference | AttrType::Binary, CompValue::String(s)) => {
                 Literal::Text(if case_exact { s.clone() } else { fold_case(s) })

@@ -135,6 +135,11 @@ fn coerce_single(
 ) -> ScimResult<Value> {
     match def.attr_type {
         AttributeType::String | AttributeType::Reference | AttributeType::Binary => match value {
+            // U+0000 is a Unicode character, but no database text type stores it
+            // (PostgreSQL refuses it outright): one rule for every store.
+            Value::String(s) if s.contains('\0') => Err(ScimError::InvalidValue(format!(
+                "`{path}` contains the character U+0000, which this service provider does not store"
+            ))),
             Value::String(s) => canonical_string(def, s, path),
             Value::Null => Ok(Value::Null),
             other => Err(type_error(def, &other, path)),
