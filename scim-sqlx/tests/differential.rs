@@ -70,10 +70,38 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "alice", "ALICE", "Bob", "carol", "Zoë", "ÉLODIE", "élodie", "ΟΔΟΣ", "οδοσ", "straße",
-    "STRASSE", "\u{212A}elvin", "kelvin", "İstanbul", "50% off", "under_score", "back\\slash",
-    "quo\"te", "it's", "semi;colon", "--dash", "", "x", "a_b%c", "Lead", "lead", "work", "home",
-    "other", "é", "ß", "tab\there",
+    "alice",
+    "ALICE",
+    "Bob",
+    "carol",
+    "Zoë",
+    "ÉLODIE",
+    "élodie",
+    "ΟΔΟΣ",
+    "οδοσ",
+    "straße",
+    "STRASSE",
+    "\u{212A}elvin",
+    "kelvin",
+    "İstanbul",
+    "50% off",
+    "under_score",
+    "back\\slash",
+    "quo\"te",
+    "it's",
+    "semi;colon",
+    "--dash",
+    "",
+    "x",
+    "a_b%c",
+    "Lead",
+    "lead",
+    "work",
+    "home",
+    "other",
+    "é",
+    "ß",
+    "tab\there",
 ];
 
 /// Only in literals: stored strings never hold U+0000 (the engine refuses it).
@@ -129,7 +157,8 @@ fn user(rng: &mut Rng, i: usize) -> Value {
         body["emails"] = json!(emails);
     }
     if rng.chance(60) {
-        body[ENTERPRISE] = json!({"employeeNumber": format!("{}", rng.below(20)), "department": word(rng)});
+        body[ENTERPRISE] =
+            json!({"employeeNumber": format!("{}", rng.below(20)), "department": word(rng)});
     }
     if rng.chance(80) {
         let mut ext = serde_json::Map::new();
@@ -172,27 +201,42 @@ fn user(rng: &mut Rng, i: usize) -> Value {
 /// A literal: usually of the attribute's type, sometimes of another.
 fn literal(rng: &mut Rng, kind: &str) -> String {
     let s = |rng: &mut Rng| {
-        let w = if rng.chance(3) { rng.pick(LITERAL_ONLY).to_string() } else { word(rng) };
+        let w = if rng.chance(3) {
+            rng.pick(LITERAL_ONLY).to_string()
+        } else {
+            word(rng)
+        };
         let w = if rng.chance(50) { w.to_uppercase() } else { w };
         let w: String = if rng.chance(30) && w.chars().count() > 2 {
             let n = w.chars().count();
             let start = rng.below(n - 1);
-            w.chars().skip(start).take(1 + rng.below(n - start)).collect()
+            w.chars()
+                .skip(start)
+                .take(1 + rng.below(n - start))
+                .collect()
         } else {
             w
         };
         serde_json::to_string(&w).unwrap()
     };
     if rng.chance(8) {
-        return rng.pick(&["true", "false", "5", "\"5\"", "2.25", "null"]).to_string();
+        return rng
+            .pick(&["true", "false", "5", "\"5\"", "2.25", "null"])
+            .to_string();
     }
     match kind {
         "int" => format!("{}", rng.below(10) as i64 - 3),
-        "dec" => rng.pick(&["0.5", "1", "1.0", "2.25", "-1.5", "1000", "0.1", "3"]).to_string(),
+        "dec" => rng
+            .pick(&["0.5", "1", "1.0", "2.25", "-1.5", "1000", "0.1", "3"])
+            .to_string(),
         "bool" => rng.pick(&["true", "false"]).to_string(),
         "date" => serde_json::to_string(&instant(rng)).unwrap(),
         "meta" => rng
-            .pick(&["\"2026-01-01T00:00:00Z\"", "\"2000-01-01T00:00:00.001Z\"", "\"3000-01-01T00:00:00+01:00\""])
+            .pick(&[
+                "\"2026-01-01T00:00:00Z\"",
+                "\"2000-01-01T00:00:00.001Z\"",
+                "\"3000-01-01T00:00:00+01:00\"",
+            ])
             .to_string(),
         "bin" => rng.pick(&["\"QUJD\"", "\"qujd\"", "\"AAAA\""]).to_string(),
         _ => s(rng),
@@ -217,16 +261,46 @@ const PATHS: &[(&str, &str)] = &[
     ("emails", "str"),
     ("emails.primary", "bool"),
     ("employeeNumber", "str"),
-    ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "str"),
-    ("urn:example:params:scim:schemas:extension:test:2.0:User:count", "int"),
-    ("urn:example:params:scim:schemas:extension:test:2.0:User:score", "dec"),
-    ("urn:example:params:scim:schemas:extension:test:2.0:User:flag", "bool"),
-    ("urn:example:params:scim:schemas:extension:test:2.0:User:since", "date"),
-    ("urn:example:params:scim:schemas:extension:test:2.0:User:blob", "bin"),
-    ("urn:example:params:scim:schemas:extension:test:2.0:User:tags", "str"),
-    ("urn:example:params:scim:schemas:extension:test:2.0:User:code", "str"),
-    ("urn:example:params:scim:schemas:extension:test:2.0:User:badges.kind", "str"),
-    ("urn:example:params:scim:schemas:extension:test:2.0:User:badges.level", "int"),
+    (
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+        "str",
+    ),
+    (
+        "urn:example:params:scim:schemas:extension:test:2.0:User:count",
+        "int",
+    ),
+    (
+        "urn:example:params:scim:schemas:extension:test:2.0:User:score",
+        "dec",
+    ),
+    (
+        "urn:example:params:scim:schemas:extension:test:2.0:User:flag",
+        "bool",
+    ),
+    (
+        "urn:example:params:scim:schemas:extension:test:2.0:User:since",
+        "date",
+    ),
+    (
+        "urn:example:params:scim:schemas:extension:test:2.0:User:blob",
+        "bin",
+    ),
+    (
+        "urn:example:params:scim:schemas:extension:test:2.0:User:tags",
+        "str",
+    ),
+    (
+        "urn:example:params:scim:schemas:extension:test:2.0:User:code",
+        "str",
+    ),
+    (
+        "urn:example:params:scim:schemas:extension:test:2.0:User:badges.kind",
+        "str",
+    ),
+    (
+        "urn:example:params:scim:schemas:extension:test:2.0:User:badges.level",
+        "int",
+    ),
     ("schemas", "str"),
     ("meta.created", "meta"),
     ("meta.lastModified", "meta"),
@@ -240,7 +314,9 @@ fn ops(kind: &str) -> &'static [&'static str] {
     match kind {
         "bool" | "bin" => &["eq", "ne", "pr", "eq null", "ne null"],
         "int" | "dec" | "date" | "meta" => &["eq", "ne", "gt", "ge", "lt", "le", "pr", "eq null"],
-        _ => &["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "eq null", "ne null"],
+        _ => &[
+            "eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "eq null", "ne null",
+        ],
     }
 }
 
@@ -262,13 +338,24 @@ fn leaf(rng: &mut Rng, paths: &[(&str, &str)], gids: &[String]) -> String {
 
 fn value_path(rng: &mut Rng) -> String {
     let (attr, subs): (&str, &[(&str, &str)]) = match rng.below(4) {
-        0 => ("emails", &[("value", "str"), ("type", "str"), ("primary", "bool"), ("display", "str")]),
+        0 => (
+            "emails",
+            &[
+                ("value", "str"),
+                ("type", "str"),
+                ("primary", "bool"),
+                ("display", "str"),
+            ],
+        ),
         1 => (
             "urn:example:params:scim:schemas:extension:test:2.0:User:badges",
             &[("kind", "str"), ("level", "int")],
         ),
         2 => ("name", &[("givenName", "str"), ("familyName", "str")]),
-        _ => ("urn:example:params:scim:schemas:extension:test:2.0:User:tags", &[("value", "str")]),
+        _ => (
+            "urn:example:params:scim:schemas:extension:test:2.0:User:tags",
+            &[("value", "str")],
+        ),
     };
     let inner = filter(rng, subs, &[], 2);
     format!("{attr}[{inner}]")
@@ -284,9 +371,21 @@ fn filter(rng: &mut Rng, paths: &[(&str, &str)], gids: &[String], depth: u32) ->
     }
     match rng.below(4) {
         0 => format!("not ({})", filter(rng, paths, gids, depth - 1)),
-        1 => format!("{} or {}", filter(rng, paths, gids, depth - 1), filter(rng, paths, gids, depth - 1)),
-        2 => format!("({}) and ({})", filter(rng, paths, gids, depth - 1), filter(rng, paths, gids, depth - 1)),
-        _ => format!("{} and {}", filter(rng, paths, gids, depth - 1), filter(rng, paths, gids, depth - 1)),
+        1 => format!(
+            "{} or {}",
+            filter(rng, paths, gids, depth - 1),
+            filter(rng, paths, gids, depth - 1)
+        ),
+        2 => format!(
+            "({}) and ({})",
+            filter(rng, paths, gids, depth - 1),
+            filter(rng, paths, gids, depth - 1)
+        ),
+        _ => format!(
+            "{} and {}",
+            filter(rng, paths, gids, depth - 1),
+            filter(rng, paths, gids, depth - 1)
+        ),
     }
 }
 
@@ -315,7 +414,10 @@ fn data() -> Data {
     let users_view = registry.resource_type("User").unwrap().clone();
     let groups_view = registry.resource_type("Group").unwrap().clone();
     let ctx = RequestContext::new(Principal::new("t", "test"), "https://example.com/scim/v2");
-    let seed = std::env::var("SCIM_DIFF_DATA_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_1234_abcd_0001);
+    let seed = std::env::var("SCIM_DIFF_DATA_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_1234_abcd_0001);
     let mut rng = Rng(seed);
     let mut users = Vec::new();
     for i in 0..80 {
@@ -323,7 +425,11 @@ fn data() -> Data {
         let resource = Resource::from_client(&users_view, body, &Tolerances::default()).unwrap();
         let id = format!("00000000-0000-7000-8000-{i:012}");
         let meta = ResourceMeta::created_at(ctx.now + chrono::Duration::seconds(i as i64 * 7));
-        let meta = ResourceMeta::new(meta.created, meta.created + chrono::Duration::hours((i % 5) as i64), meta.version);
+        let meta = ResourceMeta::new(
+            meta.created,
+            meta.created + chrono::Duration::hours((i % 5) as i64),
+            meta.version,
+        );
         users.push(record(&users_view, resource, id, meta, Vec::new()));
     }
     let mut groups = Vec::new();
@@ -333,7 +439,11 @@ fn data() -> Data {
         let members: Vec<Member> = (0..rng.below(12))
             .map(|_| {
                 let m = Member::new(users[rng.below(users.len())].id());
-                if rng.chance(50) { m.with_type("User") } else { m }
+                if rng.chance(50) {
+                    m.with_type("User")
+                } else {
+                    m
+                }
             })
             .fold(Vec::new(), |mut acc, m| {
                 if !acc.iter().any(|x: &Member| x.value == m.value) {
@@ -343,13 +453,31 @@ fn data() -> Data {
             });
         let body = json!({"displayName": word(&mut rng)});
         let resource = Resource::from_client(&groups_view, body, &Tolerances::default()).unwrap();
-        groups.push(record(&groups_view, resource, id.clone(), ResourceMeta::created_at(ctx.now), members));
+        groups.push(record(
+            &groups_view,
+            resource,
+            id.clone(),
+            ResourceMeta::created_at(ctx.now),
+            members,
+        ));
         gids.push(id);
     }
-    Data { registry, ctx, users, groups, gids }
+    Data {
+        registry,
+        ctx,
+        users,
+        groups,
+        gids,
+    }
 }
 
-fn record(view: &ResourceTypeView, resource: Resource, id: String, meta: ResourceMeta, members: Vec<Member>) -> StoredResource {
+fn record(
+    view: &ResourceTypeView,
+    resource: Resource,
+    id: String,
+    meta: ResourceMeta,
+    members: Vec<Member>,
+) -> StoredResource {
     let mut attrs = resource.into_map();
     attrs.remove("id");
     let _ = view;
@@ -385,13 +513,25 @@ async fn run(store: SqlStore, name: &str) {
         store.create(&data.ctx, groups_view, g).await.unwrap();
     }
     // `SCIM_DIFF_SEED=n` explores other filters (the data stays the same).
-    let seed = std::env::var("SCIM_DIFF_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0xd1ff_e4e0_7a11_0002);
+    let seed = std::env::var("SCIM_DIFF_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0xd1ff_e4e0_7a11_0002);
     let mut rng = Rng(seed);
     let (mut served, mut total) = (0usize, 0usize);
-    let sorts = ["userName", "title", "displayName", "active", "meta.lastModified", "id",
+    let sorts = [
+        "userName",
+        "title",
+        "displayName",
+        "active",
+        "meta.lastModified",
+        "id",
         "urn:example:params:scim:schemas:extension:test:2.0:User:count",
         "urn:example:params:scim:schemas:extension:test:2.0:User:score",
-        "urn:example:params:scim:schemas:extension:test:2.0:User:code", "name.familyName", "emails.value"];
+        "urn:example:params:scim:schemas:extension:test:2.0:User:code",
+        "name.familyName",
+        "emails.value",
+    ];
     let mut checked = 0;
     for round in 0..2500 {
         let text = filter(&mut rng, PATHS, &data.gids, 3);
@@ -415,24 +555,58 @@ async fn run(store: SqlStore, name: &str) {
             .collect();
         expected.sort();
         let got = store
-            .query(&data.ctx, &Query::new(users, Page::All).with_filter(&pushed))
+            .query(
+                &data.ctx,
+                &Query::new(users, Page::All).with_filter(&pushed),
+            )
             .await
             .unwrap_or_else(|e| panic!("{name}: `{}`: {e}", pushed.filter()));
         let got_ids: Vec<String> = got.resources.iter().map(|r| r.id().to_owned()).collect();
-        assert_eq!(got_ids, expected, "{name} round {round}: `{}` (from `{text}`)", pushed.filter());
-        assert_eq!(got.total, expected.len(), "{name}: total of `{}`", pushed.filter());
+        assert_eq!(
+            got_ids,
+            expected,
+            "{name} round {round}: `{}` (from `{text}`)",
+            pushed.filter()
+        );
+        assert_eq!(
+            got.total,
+            expected.len(),
+            "{name}: total of `{}`",
+            pushed.filter()
+        );
         // Sorted and paged, when the store sorts.
         let by = scim_filter::parse_path(sorts[rng.below(sorts.len())]).unwrap();
-        let PatchPath::Attr(by) = by else { unreachable_path() };
-        let order = if rng.chance(50) { SortOrder::Ascending } else { SortOrder::Descending };
+        let PatchPath::Attr(by) = by else {
+            unreachable_path()
+        };
+        let order = if rng.chance(50) {
+            SortOrder::Ascending
+        } else {
+            SortOrder::Descending
+        };
         let sort = ResolvedSort::resolve(&by, order, users).unwrap();
         if store.sorts(users, &sort) && !pushed.mentions("groups") {
-            let page = Page::Offset { offset: rng.below(3), limit: 1 + rng.below(6) };
-            let query = Query::new(users, page).with_filter(&pushed).with_sort(&sort);
+            let page = Page::Offset {
+                offset: rng.below(3),
+                limit: 1 + rng.below(6),
+            };
+            let query = Query::new(users, page)
+                .with_filter(&pushed)
+                .with_sort(&sort);
             let reference = query.answer(data.users.clone()).unwrap();
             let got = store.query(&data.ctx, &query).await.unwrap();
-            let ids = |p: &scim_core::store::QueryPage| p.resources.iter().map(|r| r.id().to_owned()).collect::<Vec<_>>();
-            assert_eq!(ids(&got), ids(&reference), "{name}: `{}` sorted by {by} {order:?} {page:?}", pushed.filter());
+            let ids = |p: &scim_core::store::QueryPage| {
+                p.resources
+                    .iter()
+                    .map(|r| r.id().to_owned())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                ids(&got),
+                ids(&reference),
+                "{name}: `{}` sorted by {by} {order:?} {page:?}",
+                pushed.filter()
+            );
             assert_eq!(got.total, reference.total, "{name}: sorted total");
         }
     }
@@ -449,12 +623,27 @@ async fn run(store: SqlStore, name: &str) {
         let op = *rng.pick(&["eq", "ne", "co", "sw", "pr", "eq null", "gt"]);
         let text = match (op, *kind) {
             ("pr" | "eq null", _) => format!("{path} {op}"),
-            (_, "mid") => format!("{path} {op} {}", serde_json::to_string(rng.pick(&member_ids)).unwrap()),
+            (_, "mid") => format!(
+                "{path} {op} {}",
+                serde_json::to_string(rng.pick(&member_ids)).unwrap()
+            ),
             _ => format!("{path} {op} {}", literal(&mut rng, "str")),
         };
-        let text = if rng.chance(30) { format!("not ({text})") } else if rng.chance(20) { "members[type eq \"user\" and value pr]".to_owned() } else { text };
-        let Ok(resolved) = ResolvedFilter::resolve(&scim_filter::parse_filter(&text).unwrap(), groups_view) else { continue };
-        let (Some(pushed), _) = resolved.split(|c| store.filters(groups_view, c)) else { continue };
+        let text = if rng.chance(30) {
+            format!("not ({text})")
+        } else if rng.chance(20) {
+            "members[type eq \"user\" and value pr]".to_owned()
+        } else {
+            text
+        };
+        let Ok(resolved) =
+            ResolvedFilter::resolve(&scim_filter::parse_filter(&text).unwrap(), groups_view)
+        else {
+            continue;
+        };
+        let (Some(pushed), _) = resolved.split(|c| store.filters(groups_view, c)) else {
+            continue;
+        };
         let mut expected: Vec<String> = data
             .groups
             .iter()
@@ -462,14 +651,35 @@ async fn run(store: SqlStore, name: &str) {
             .map(|g| g.id().to_owned())
             .collect();
         expected.sort();
-        let got = store.query(&data.ctx, &Query::new(groups_view, Page::All).with_filter(&pushed)).await.unwrap();
+        let got = store
+            .query(
+                &data.ctx,
+                &Query::new(groups_view, Page::All).with_filter(&pushed),
+            )
+            .await
+            .unwrap();
         let got: Vec<String> = got.resources.iter().map(|r| r.id().to_owned()).collect();
-        assert_eq!(got, expected, "{name} group round {round}: `{}`", pushed.filter());
+        assert_eq!(
+            got,
+            expected,
+            "{name} group round {round}: `{}`",
+            pushed.filter()
+        );
     }
     let share = served as f64 / total.max(1) as f64;
-    println!("{name}: {checked} filters compared; the store serves {served} of {total} conditions ({:.0}%)", share * 100.0);
-    assert!(checked > 1500, "{name}: only {checked} filters reached the store");
-    assert!(share > 0.8, "{name}: the compiler serves only {:.0}% of the conditions", share * 100.0);
+    println!(
+        "{name}: {checked} filters compared; the store serves {served} of {total} conditions ({:.0}%)",
+        share * 100.0
+    );
+    assert!(
+        checked > 1500,
+        "{name}: only {checked} filters reached the store"
+    );
+    assert!(
+        share > 0.8,
+        "{name}: the compiler serves only {:.0}% of the conditions",
+        share * 100.0
+    );
 }
 
 fn unreachable_path() -> ! {
@@ -483,6 +693,8 @@ async fn sqlite_answers_what_the_evaluator_answers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_answers_what_the_evaluator_answers() {
-    let Some(server) = common::postgres_server() else { return };
+    let Some(server) = common::postgres_server() else {
+        return;
+    };
     run(common::postgres(&server).await, "PostgreSQL").await;
 }

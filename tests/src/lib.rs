@@ -132,31 +132,97 @@ pub fn authenticator() -> BearerAuthenticator {
         .with_token("b", "idp-b", TOKEN_B)
 }
 
-/// The stores the suite runs against, each a fresh, empty one per call.
+/// The stores the suite runs against, each a fresh, empty one per call; `None` when the
+/// store is not available here (PostgreSQL without `SCIM_TEST_POSTGRES_URL`, outside CI).
 pub mod stores {
     use scim_core::Store;
     use scim_core::store::suite::RequiredOnly;
     use scim_core::store::{MemoryStore, TinyStore};
+    use scim_sqlx::SqlStore;
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
 
     /// The indexed reference store, every optional method.
-    pub async fn memory() -> Arc<dyn Store> {
-        Arc::new(MemoryStore::new())
+    pub async fn memory() -> Option<Arc<dyn Store>> {
+        Some(Arc::new(MemoryStore::new()))
     }
 
     /// The one-file store: required methods and `modify_members`.
-    pub async fn tiny() -> Arc<dyn Store> {
-        Arc::new(TinyStore::new())
+    pub async fn tiny() -> Option<Arc<dyn Store>> {
+        Some(Arc::new(TinyStore::new()))
     }
 
     /// `MemoryStore` through its required methods only (the engine's fallbacks).
-    pub async fn memory_required_only() -> Arc<dyn Store> {
-        Arc::new(RequiredOnly(MemoryStore::new()))
+    pub async fn memory_required_only() -> Option<Arc<dyn Store>> {
+        Some(Arc::new(RequiredOnly(MemoryStore::new())))
     }
 
     /// `TinyStore` through its required methods only.
-    pub async fn tiny_required_only() -> Arc<dyn Store> {
-        Arc::new(RequiredOnly(TinyStore::new()))
+    pub async fn tiny_required_only() -> Option<Arc<dyn Store>> {
+        Some(Arc::new(RequiredOnly(TinyStore::new())))
+    }
+
+    /// A URL of a new SQLite file in the temporary directory.
+    pub fn sqlite_url() -> String {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("scim-http-tests-{}", std::process::id()));
+        let path = dir.join(format!("db{n}.sqlite"));
+        format!("sqlite://{}", path.display())
+    }
+
+    /// `SqlStore` on a new SQLite file.
+    pub async fn sqlite() -> Option<Arc<dyn Store>> {
+        Some(Arc::new(
+            SqlStore::connect(&sqlite_url())
+                .await
+                .expect("SQLite store"),
+        ))
+    }
+
+    /// The PostgreSQL server of the tests (`SCIM_TEST_POSTGRES_URL`); under `CI=true` its
+    /// absence is a failure, elsewhere the PostgreSQL tests skip with a message.
+    pub fn postgres_server() -> Option<String> {
+        match std::env::var("SCIM_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!(
+                    "CI=true but SCIM_TEST_POSTGRES_URL is not set: the PostgreSQL tests must run"
+                )
+            }
+            _ => {
+                eprintln!("skipping: SCIM_TEST_POSTGRES_URL is not set");
+                None
+            }
+        }
+    }
+
+    /// The URL of a new, empty database on the PostgreSQL server.
+    pub async fn postgres_url(server: &str) -> String {
+        let name = format!("scim_http_{}", uuid::Uuid::now_v7().simple());
+        let admin = sqlx::PgPool::connect(server)
+            .await
+            .expect("PostgreSQL server");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .expect("CREATE DATABASE");
+        admin.close().await;
+        let (base, _) = server.rsplit_once('/').expect("a database URL");
+        format!("{base}/{name}")
+    }
+
+    /// `SqlStore` on a new PostgreSQL database.
+    pub async fn postgres() -> Option<Arc<dyn Store>> {
+        let server = postgres_server()?;
+        let url = postgres_url(&server).await;
+        let options = scim_sqlx::Options::default().max_connections(4);
+        Some(Arc::new(
+            SqlStore::connect_with(&url, &options)
+                .await
+                .expect("PostgreSQL store"),
+        ))
     }
 }
 
@@ -215,7 +281,7 @@ fn client() -> reqwest::Client {
 /// wrapped in tower-http's `NormalizePathLayer::trim_trailing_slash()` as the scim-axum docs
 /// recommend (axum 0.8 does not route `/scim/v2/` to a router nested at `/scim/v2`).
 pub async fn start_axum() -> TestServer {
-    start_axum_with(stores::memory().await).await
+    start_axum_with(Arc::new(scim_core::MemoryStore::new())).await
 }
 
 /// [`start_axum`] over `store`.
@@ -253,7 +319,7 @@ pub async fn start_axum_with(store: Arc<dyn Store>) -> TestServer {
 /// Starts the actix-web host app on `127.0.0.1:0`, on its own thread:
 /// `App::new().route("/health", …).service(web::scope("/scim/v2").configure(scim_actix::configure(engine)))`.
 pub async fn start_actix() -> TestServer {
-    start_actix_with(stores::memory().await).await
+    start_actix_with(Arc::new(scim_core::MemoryStore::new())).await
 }
 
 /// [`start_actix`] over `store`.

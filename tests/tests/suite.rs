@@ -49,7 +49,8 @@ macro_rules! suite {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let server = $start($store().await).await;
+                let Some(store) = $store().await else { return };
+                let server = $start(store).await;
                 super::$case(&server).await;
             }
         )*
@@ -95,6 +96,26 @@ suite!(
     actix_tiny_required_only,
     scim_tests::start_actix_with,
     scim_tests::stores::tiny_required_only
+);
+suite!(
+    axum_sqlite,
+    scim_tests::start_axum_with,
+    scim_tests::stores::sqlite
+);
+suite!(
+    actix_sqlite,
+    scim_tests::start_actix_with,
+    scim_tests::stores::sqlite
+);
+suite!(
+    axum_postgres,
+    scim_tests::start_axum_with,
+    scim_tests::stores::postgres
+);
+suite!(
+    actix_postgres,
+    scim_tests::start_actix_with,
+    scim_tests::stores::postgres
 );
 
 // ---------------------------------------------------------------------------------------
@@ -2702,7 +2723,10 @@ async fn stores_agree() {
             "RequiredOnly(TinyStore)",
             scim_tests::stores::tiny_required_only().await,
         ),
+        ("SqlStore(SQLite)", scim_tests::stores::sqlite().await),
+        ("SqlStore(PostgreSQL)", scim_tests::stores::postgres().await),
     ] {
+        let Some(store) = store else { continue };
         let other = script(&scim_tests::start_axum_with(store).await).await;
         assert_eq!(reference.entries.len(), other.entries.len(), "{name}");
         for (a, b) in reference.entries.iter().zip(&other.entries) {
