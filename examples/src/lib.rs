@@ -8,20 +8,23 @@
 //!   soon as SCIM deactivates or deletes the user: [`Sessions`] is the app's
 //!   [`TokenRevoker`], so the engine revokes the user's sessions before it answers the IdP.
 //!
-//! SCIM itself is served under `/scim/v2` by the adapter crates, over a [`MemoryStore`].
+//! SCIM itself is served under `/scim/v2` by the adapter crates, over a [`SqlStore`]
+//! (`--database-url`, default `sqlite://scim.db`: a persistent service with no set-up) or a
+//! [`MemoryStore`] (`--database-url memory`).
 
 use async_trait::async_trait;
 use clap::Parser;
 use scim_axum::scim_core::scim_filter::{AttrPath, CompValue, CompareOp, Filter};
 use scim_axum::scim_core::{
     BearerAuthenticator, MemoryStore, Principal, RequestContext, RevocationError, RevocationReason,
-    ScimEngine, StoredResource, TokenRevoker,
+    ScimEngine, Store, StoredResource, TokenRevoker,
 };
+use scim_sqlx::SqlStore;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// The repository README: its Rust code blocks are compiled and run as doc tests of this
 /// crate (`cargo test -p scim-examples --doc`), so the README's examples stay correct.
@@ -45,6 +48,11 @@ pub struct Options {
     /// downtime. When absent, a random token is generated and printed.
     #[arg(long, env = "SCIM_TOKEN", value_delimiter = ',')]
     pub token: Vec<String>,
+    /// Where users, groups and the app's sessions live: `sqlite://PATH` (created with its
+    /// folder if missing), `postgres://…` (several servers may share one database), or
+    /// `memory` (gone when the server stops).
+    #[arg(long, env = "SCIM_DATABASE_URL", default_value = "sqlite://scim.db")]
+    pub database_url: String,
 }
 
 impl Options {
@@ -71,50 +79,165 @@ impl Options {
 
 /// The host app's own sessions: opaque bearer tokens bound to SCIM User `id`s (never to
 /// `userName`, which an IdP may rename). Also the app's [`TokenRevoker`].
-#[derive(Debug, Clone, Default)]
+///
+/// With a SQL database they live in its `app_sessions` table, beside the SCIM tables, so a
+/// session revoked through one server is dead on every server of the database.
+#[derive(Debug, Clone)]
 pub struct Sessions {
-    inner: Arc<RwLock<SessionTable>>,
+    backend: SessionBackend,
+}
+
+#[derive(Debug, Clone)]
+enum SessionBackend {
+    Memory(Arc<RwLock<SessionTable>>),
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
 }
 
 #[derive(Debug, Default)]
 struct SessionTable {
-    by_token: HashMap<String, String>,
-    by_user: HashMap<String, HashSet<String>>,
+    by_token: HashMap<String, (String, String)>,
+    by_user: HashMap<(String, String), HashSet<String>>,
 }
 
+/// A session store failed.
+#[derive(Debug, thiserror::Error)]
+#[error("session store: {0}")]
+pub struct SessionError(#[from] sqlx::Error);
+
+const SESSIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS app_sessions (token TEXT PRIMARY KEY, tenant TEXT NOT NULL, user_id TEXT NOT NULL)";
+const SESSIONS_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS app_sessions_user ON app_sessions (tenant, user_id)";
+
 impl Sessions {
-    /// Starts a session for `user_id` and returns its token.
-    pub fn start(&self, user_id: &str) -> String {
-        let token = format!("sess-{}", uuid::Uuid::new_v4().simple());
-        if let Ok(mut table) = self.inner.write() {
-            table.by_token.insert(token.clone(), user_id.to_owned());
-            table
-                .by_user
-                .entry(user_id.to_owned())
-                .or_default()
-                .insert(token.clone());
+    /// Sessions in memory.
+    pub fn in_memory() -> Self {
+        Self {
+            backend: SessionBackend::Memory(Arc::default()),
         }
-        token
     }
 
-    /// The user id of a live session.
-    pub fn user_of(&self, token: &str) -> Option<String> {
-        self.inner.read().ok()?.by_token.get(token).cloned()
-    }
-
-    /// Ends every session of these users.
-    pub fn revoke_users(&self, user_ids: &[String]) -> usize {
-        let Ok(mut table) = self.inner.write() else {
-            return 0;
+    /// Sessions in the SQL store's database (its table is created if missing).
+    pub async fn in_database(store: &SqlStore) -> Result<Self, SessionError> {
+        let backend = match (store.sqlite_pool(), store.postgres_pool()) {
+            (Some(pool), _) => {
+                sqlx::query(SESSIONS_TABLE).execute(pool).await?;
+                sqlx::query(SESSIONS_INDEX).execute(pool).await?;
+                SessionBackend::Sqlite(pool.clone())
+            }
+            (None, Some(pool)) => {
+                // Replicas starting at once may race on CREATE … IF NOT EXISTS.
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(7315)")
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(SESSIONS_TABLE).execute(&mut *tx).await?;
+                sqlx::query(SESSIONS_INDEX).execute(&mut *tx).await?;
+                tx.commit().await?;
+                SessionBackend::Postgres(pool.clone())
+            }
+            (None, None) => SessionBackend::Memory(Arc::default()),
         };
-        let mut revoked = 0;
-        for user_id in user_ids {
-            for token in table.by_user.remove(user_id).unwrap_or_default() {
-                table.by_token.remove(&token);
-                revoked += 1;
+        Ok(Self { backend })
+    }
+
+    /// Starts a session for `user_id` of `tenant` and returns its token.
+    pub async fn start(&self, tenant: &str, user_id: &str) -> Result<String, SessionError> {
+        let token = format!("sess-{}", uuid::Uuid::new_v4().simple());
+        let insert = "INSERT INTO app_sessions (token, tenant, user_id) VALUES ($1, $2, $3)";
+        match &self.backend {
+            SessionBackend::Memory(table) => {
+                let mut table = table.write().unwrap_or_else(PoisonError::into_inner);
+                let key = (tenant.to_owned(), user_id.to_owned());
+                table.by_token.insert(token.clone(), key.clone());
+                table.by_user.entry(key).or_default().insert(token.clone());
+            }
+            SessionBackend::Sqlite(pool) => {
+                sqlx::query(insert)
+                    .bind(&token)
+                    .bind(tenant)
+                    .bind(user_id)
+                    .execute(pool)
+                    .await?;
+            }
+            SessionBackend::Postgres(pool) => {
+                sqlx::query(insert)
+                    .bind(&token)
+                    .bind(tenant)
+                    .bind(user_id)
+                    .execute(pool)
+                    .await?;
             }
         }
-        revoked
+        Ok(token)
+    }
+
+    /// The tenant and user id of a live session.
+    pub async fn user_of(&self, token: &str) -> Result<Option<(String, String)>, SessionError> {
+        let select = "SELECT tenant, user_id FROM app_sessions WHERE token = $1";
+        Ok(match &self.backend {
+            SessionBackend::Memory(table) => table
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .by_token
+                .get(token)
+                .cloned(),
+            SessionBackend::Sqlite(pool) => {
+                sqlx::query_as(select)
+                    .bind(token)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            SessionBackend::Postgres(pool) => {
+                sqlx::query_as(select)
+                    .bind(token)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        })
+    }
+
+    /// Ends every session of these users of `tenant`; answers how many ended.
+    pub async fn revoke_users(
+        &self,
+        tenant: &str,
+        user_ids: &[String],
+    ) -> Result<u64, SessionError> {
+        let delete = "DELETE FROM app_sessions WHERE tenant = $1 AND user_id = $2";
+        let mut revoked = 0;
+        match &self.backend {
+            SessionBackend::Memory(table) => {
+                let mut table = table.write().unwrap_or_else(PoisonError::into_inner);
+                for user_id in user_ids {
+                    let key = (tenant.to_owned(), user_id.clone());
+                    for token in table.by_user.remove(&key).unwrap_or_default() {
+                        table.by_token.remove(&token);
+                        revoked += 1;
+                    }
+                }
+            }
+            SessionBackend::Sqlite(pool) => {
+                for user_id in user_ids {
+                    revoked += sqlx::query(delete)
+                        .bind(tenant)
+                        .bind(user_id)
+                        .execute(pool)
+                        .await?
+                        .rows_affected();
+                }
+            }
+            SessionBackend::Postgres(pool) => {
+                for user_id in user_ids {
+                    revoked += sqlx::query(delete)
+                        .bind(tenant)
+                        .bind(user_id)
+                        .execute(pool)
+                        .await?
+                        .rows_affected();
+                }
+            }
+        }
+        Ok(revoked)
     }
 }
 
@@ -126,7 +249,10 @@ impl TokenRevoker for Sessions {
         user_ids: &[String],
         reason: RevocationReason,
     ) -> Result<(), RevocationError> {
-        let revoked = self.revoke_users(user_ids);
+        let revoked = self
+            .revoke_users(ctx.tenant(), user_ids)
+            .await
+            .map_err(RevocationError::new)?;
         tracing::info!(
             tenant = ctx.tenant(),
             users = user_ids.len(),
@@ -175,26 +301,43 @@ impl AppError {
 }
 
 /// The example app: the SCIM engine plus the host's own login and sessions.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DemoApp {
     /// The SCIM engine to mount under `/scim/v2`.
     pub engine: ScimEngine,
-    /// The store the engine writes (shared, so the app reads the same users).
-    pub store: MemoryStore,
+    /// The store the engine writes (shared: the load-test server seeds it).
+    pub store: Arc<dyn Store>,
     /// The app's sessions (also the engine's token revoker).
     pub sessions: Sessions,
 }
 
+impl std::fmt::Debug for DemoApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoApp")
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
+    }
+}
+
 impl DemoApp {
-    /// Builds the app with these SCIM bearer tokens (all of tenant [`TENANT`]).
-    pub fn new(scim_tokens: &[String]) -> Result<Self, Box<dyn std::error::Error>> {
-        let store = MemoryStore::new();
-        let sessions = Sessions::default();
+    /// Opens the app on `database_url` (see [`Options::database_url`]) with these SCIM
+    /// bearer tokens (all of tenant [`TENANT`]).
+    pub async fn open(
+        scim_tokens: &[String],
+        database_url: &str,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let (store, sessions): (Arc<dyn Store>, Sessions) = if database_url == "memory" {
+            (Arc::new(MemoryStore::new()), Sessions::in_memory())
+        } else {
+            let store = SqlStore::connect(database_url).await?;
+            let sessions = Sessions::in_database(&store).await?;
+            (Arc::new(store), sessions)
+        };
         let authenticator = BearerAuthenticator::new();
         for (i, token) in scim_tokens.iter().enumerate() {
             authenticator.add_token(TENANT, &format!("scim-token-{}", i + 1), token);
         }
-        let engine = ScimEngine::builder(store.clone())
+        let engine = ScimEngine::builder(Arc::clone(&store))
             .authenticator(authenticator)
             .revoker(sessions.clone())
             .build()?;
@@ -231,7 +374,12 @@ impl DemoApp {
         if !active {
             return Err(AppError::Forbidden);
         }
-        Ok(json!({ "token": self.sessions.start(user.id()) }))
+        let token = self
+            .sessions
+            .start(TENANT, user.id())
+            .await
+            .map_err(|_| AppError::Internal)?;
+        Ok(json!({ "token": token }))
     }
 
     /// `GET /app/me`: the user behind a live session.
@@ -243,7 +391,12 @@ impl DemoApp {
             })
             .map(str::trim)
             .ok_or(AppError::Unauthorized)?;
-        let user_id = self.sessions.user_of(token).ok_or(AppError::Unauthorized)?;
+        let (_, user_id) = self
+            .sessions
+            .user_of(token)
+            .await
+            .map_err(|_| AppError::Internal)?
+            .ok_or(AppError::Unauthorized)?;
         let user = self
             .engine
             .get(&self.context(), "User", &user_id)

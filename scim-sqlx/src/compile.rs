@@ -64,7 +64,7 @@
 //! sql.push(")");
 //! assert_eq!(
 //!     sql.text(),
-//!     "SELECT u.id FROM users u WHERE u.tenant_id = $1 AND (((COALESCE((u.user_name IS NOT NULL AND lower(u.user_name) = $2), false)) AND ((COALESCE((u.active IS NOT NULL AND u.active = $3), false)) OR (COALESCE((u.family_name IS NOT NULL AND lower(u.family_name) LIKE $4 ESCAPE '\\'), false)))))"
+//!     "SELECT u.id FROM users u WHERE u.tenant_id = $1 AND ((COALESCE((u.user_name IS NOT NULL AND lower(u.user_name) = $2), false)) AND ((COALESCE((u.active IS NOT NULL AND u.active = $3), false)) OR (COALESCE((u.family_name IS NOT NULL AND lower(u.family_name) LIKE $4 ESCAPE '\\'), false))))"
 //! );
 //! assert_eq!(sql.params()[1], Param::Text("bjensen".into()));
 //! assert_eq!(sql.params()[3], Param::Text("j%".into()));

@@ -6,7 +6,7 @@ mod common;
 
 use scim_core::{InsecureNoAuthentication, Method, NoSessionsToRevoke, ScimEngine, ScimRequest};
 use scim_sqlx::SqlStore;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const NAMES: &[&str] = &[
     "o'brien",

@@ -18,7 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
     let options = Options::parse();
     let (tokens, generated) = options.tokens();
-    let app = DemoApp::new(&tokens)?;
+    let app = DemoApp::open(&tokens, &options.database_url).await?;
     let router = Router::new()
         .route("/app/login", post(login))
         .route("/app/me", get(me))
