@@ -34,7 +34,11 @@
 //! # Example: a host's own table
 //!
 //! A host keeps users in `users(id, tenant_id, user_name, email, given_name, family_name,
-//! active)` and pushes an IdP's filter into its own query:
+//! active)` and pushes an IdP's filter into its own query. A complex attribute whose
+//! sub-attributes are mapped (here `emails.value`) is one element per row, present when one
+//! of its columns is not `NULL`, so value paths such as `emails[value ew "@example.com"]`
+//! compile too; the tenant condition comes first and the filter is parenthesised, so an `or`
+//! never reaches another tenant's rows:
 //!
 //! ```
 //! use scim_core::schema::SchemaRegistry;
@@ -81,6 +85,7 @@ use scim_core::schema::{AttributeType, ResourceTypeView};
 use scim_core::store::{ResolvedFilter, ResolvedSort, fold_case};
 use scim_filter::{AttrFacts, AttrPath, AttrType, AttributeFacts, CompValue, CompareOp, Filter};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// The SQL dialect to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -357,7 +362,7 @@ enum Element {
     /// A JSON value.
     Json(Scalar),
     /// A row whose sub-attributes are columns (`value`, `type`, `display`).
-    Row(Vec<(&'static str, Scalar)>),
+    Row(Vec<(Cow<'static, str>, Scalar)>),
 }
 
 impl Element {
@@ -693,6 +698,9 @@ impl FilterCompiler {
             return Ok(Values::Single(Scalar::Column(column.clone())));
         }
         let whole = view.facts(path.uri.as_deref(), &path.name, None);
+        if let Some(element) = self.row_element(path, whole) {
+            return Ok(element);
+        }
         if path.uri.is_none() && path.name == "members" && view.has_members() {
             if let (Some(members), Some(keys)) = (&self.mapping.members, &self.mapping.keys) {
                 return Ok(self.members_values(members, keys, path));
@@ -750,6 +758,40 @@ impl FilterCompiler {
         }
     }
 
+    /// A complex attribute whose sub-attributes the host maps to columns of its row (e.g.
+    /// `emails.value` → `u.email`): the row holds at most one element, which exists when one
+    /// of those columns is not `NULL` (as the host renders it).
+    fn row_element(&self, path: &AttrPath, whole: AttrFacts) -> Option<Values> {
+        if path.sub_attr.is_some() || whole.attr_type != Some(AttrType::Complex) {
+            return None;
+        }
+        let columns: Vec<(Cow<'static, str>, Scalar)> = self
+            .mapping
+            .columns
+            .iter()
+            .filter(|(p, _)| p.uri == path.uri && p.name == path.name)
+            .filter_map(|(p, c)| {
+                let sub = p.sub_attr.clone()?;
+                Some((Cow::Owned(sub), Scalar::Column(c.clone())))
+            })
+            .collect();
+        if columns.is_empty() {
+            return None;
+        }
+        let exists: Vec<String> = columns
+            .iter()
+            .filter_map(|(_, scalar)| match scalar {
+                Scalar::Column(c) => Some(format!("{} IS NOT NULL", c.expr)),
+                _ => None,
+            })
+            .collect();
+        Some(Values::Each {
+            from: format!("(SELECT 1) AS r_{}", sanitize(&path.name)),
+            filter: Some(format!("({})", exists.join(" OR "))),
+            element: Element::Row(columns),
+        })
+    }
+
     /// `members` of a Group, from the membership table.
     fn members_values(&self, members: &MembersTable, keys: &RowKeys, path: &AttrPath) -> Values {
         let alias = "m_members";
@@ -762,9 +804,12 @@ impl FilterCompiler {
             })
         };
         let columns = vec![
-            ("value", column("member", None)),
-            ("type", column("member_type", Some("member_type_folded"))),
-            ("display", column("display", Some("display_folded"))),
+            ("value".into(), column("member", None)),
+            (
+                "type".into(),
+                column("member_type", Some("member_type_folded")),
+            ),
+            ("display".into(), column("display", Some("display_folded"))),
         ];
         let element = Element::Row(columns);
         let element = match &path.sub_attr {
@@ -796,17 +841,17 @@ impl FilterCompiler {
         let direct = Scalar::Column(Column::text("'direct'").folded("'direct'"));
         let columns = vec![
             (
-                "value",
+                "value".into(),
                 Scalar::Column(Column::text(format!("{m}.group_id"))),
             ),
             (
-                "display",
+                "display".into(),
                 Scalar::Column(
                     Column::text(format!("{g}.display_name"))
                         .folded(format!("{g}.display_name_folded")),
                 ),
             ),
-            ("type", direct),
+            ("type".into(), direct),
         ];
         let element = Element::Row(columns);
         let element = match &path.sub_attr {
