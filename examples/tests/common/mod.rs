@@ -194,6 +194,49 @@ impl Drop for Server {
     }
 }
 
+/// A handle on one server's SCIM API that tasks can clone.
+#[derive(Clone)]
+pub struct Api {
+    pub origin: String,
+    pub token: String,
+    pub client: reqwest::Client,
+}
+
+impl Api {
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}/scim/v2{path}", self.origin))
+            .bearer_auth(&self.token)
+    }
+}
+
+impl Server {
+    /// This server's SCIM API with `token`.
+    pub fn api(&self, token: &str) -> Api {
+        Api {
+            origin: self.origin.clone(),
+            token: token.to_owned(),
+            client: self.client.clone(),
+        }
+    }
+}
+
+/// Sends a request; the status, the headers and the JSON body, or the transport error (a
+/// server that was killed).
+pub async fn try_send(
+    request: reqwest::RequestBuilder,
+) -> Result<(StatusCode, reqwest::header::HeaderMap, Value), reqwest::Error> {
+    let response = request.send().await?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await?;
+    Ok((
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    ))
+}
+
 /// Sends a request; the status and the JSON body (`Null` when empty or not JSON).
 pub async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
     let response = request.send().await.expect("request failed");
