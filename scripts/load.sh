@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
-# Load test: the SCIM server (scim-axum + engine + MemoryStore, `load-server`) against a bare
-# axum baseline (`baseline-server`) on the same routes, with wrk. Prints requests/s and the
-# ratio SCIM/baseline per scenario (the speed goal: >= 80% for GET by id and the
-# `userName eq` filter, >= 70% for PATCH, POST and a page of 100; see BENCHMARKS.md).
+# Load test: the SCIM server against a bare axum baseline (`baseline-server`) on the same
+# routes, with wrk. Prints requests/s and the ratio SCIM/baseline per scenario (the speed
+# goal: >= 80% for GET by id and the `userName eq` filter, >= 70% for PATCH, POST and a page
+# of 100 in memory; >= 70% for every scenario on a database; see BENCHMARKS.md).
+#
+# --database memory (default): `load-server` (the example app on MemoryStore, preloaded)
+#   against the baseline's HashMap.
+# --database sqlite | postgres: the example server itself (`axum-server --database-url …`,
+#   as the README starts it) on a database seeded once by `load-server --seed-only`, against
+#   the baseline running one SQL statement per request through sqlx on its own table of the
+#   same database engine. SQLite files go under target/load/; PostgreSQL databases are
+#   created fresh on the server at $SCIM_BENCH_POSTGRES_URL (or $SCIM_TEST_POSTGRES_URL; see
+#   scripts/postgres.sh).
 #
 # Bounded: every wrk run is time-limited (and wrapped in `timeout`), every server is
 # started for one scenario and stopped by its PID, everything listens on 127.0.0.1 only.
@@ -12,7 +21,8 @@
 #
 # Usage: scripts/load.sh [--duration 10s] [--warmup 2s] [--connections 16] [--preload 10000]
 #                        [--runs 1] [--scenarios "get filter patch post page"]
-#                        [--servers "baseline scim"] [--no-build]
+#                        [--servers "baseline scim"] [--database memory|sqlite|postgres]
+#                        [--no-build]
 set -euo pipefail
 
 DURATION=10s
@@ -23,6 +33,7 @@ RUNS=1
 SCENARIOS="get filter patch post page"
 SERVERS="baseline scim"
 BUILD=1
+DATABASE=memory
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) DURATION=$2; shift 2 ;;
@@ -32,8 +43,9 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift 2 ;;
     --scenarios) SCENARIOS=$2; shift 2 ;;
     --servers) SERVERS=$2; shift 2 ;;
+    --database) DATABASE=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n 2,16p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,27p "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -70,21 +82,47 @@ if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
 fi
 
 if [ "$BUILD" = 1 ]; then
-  cargo build --release -p scim-examples --bin load-server --bin baseline-server >&2
+  cargo build --release -p scim-examples --bin load-server --bin baseline-server --bin axum-server >&2
 fi
 BIN="$ROOT/target/release"
 
+# Where each server keeps its data.
+case "$DATABASE" in
+  memory) SCIM_DB=memory; BASELINE_DB="" ;;
+  sqlite)
+    DB_DIR="$OUT/db-$$"
+    mkdir -p "$DB_DIR"
+    SCIM_DB="sqlite://$DB_DIR/scim.db"
+    BASELINE_DB="sqlite://$DB_DIR/baseline.db" ;;
+  postgres)
+    PG_SERVER=${SCIM_BENCH_POSTGRES_URL:-${SCIM_TEST_POSTGRES_URL:-}}
+    [ -n "$PG_SERVER" ] || { echo "set SCIM_BENCH_POSTGRES_URL (see scripts/postgres.sh)" >&2; exit 2; }
+    PSQL=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/psql
+    for name in "scim_load_$$" "baseline_load_$$"; do
+      "$PSQL" -q "$PG_SERVER" -c "CREATE DATABASE $name" >/dev/null
+    done
+    SCIM_DB="${PG_SERVER%/*}/scim_load_$$"
+    BASELINE_DB="${PG_SERVER%/*}/baseline_load_$$" ;;
+  *) echo "unknown database: $DATABASE" >&2; exit 2 ;;
+esac
+if [ "$DATABASE" != memory ]; then
+  echo "seeding $PRELOAD users into $SCIM_DB" >&2
+  RUST_LOG=warn "$BIN/load-server" --database-url "$SCIM_DB" --token "$TOKEN" \
+    --preload "$PRELOAD" --seed-only >"$OUT/seed.log" 2>&1 || { cat "$OUT/seed.log" >&2; exit 1; }
+fi
+
 start_server() { # <baseline|scim>
   local kind=$1
-  local bin
-  case "$kind" in
-    baseline) bin="$BIN/baseline-server" ;;
-    scim) bin="$BIN/load-server" ;;
+  local args=(--listen "127.0.0.1:$PORT" --token "$TOKEN")
+  case "$kind,$DATABASE" in
+    baseline,memory) args=("$BIN/baseline-server" "${args[@]}" --preload "$PRELOAD") ;;
+    baseline,*) args=("$BIN/baseline-server" "${args[@]}" --preload "$PRELOAD" --database-url "$BASELINE_DB") ;;
+    scim,memory) args=("$BIN/load-server" "${args[@]}" --preload "$PRELOAD" --database-url memory) ;;
+    scim,*) args=("$BIN/axum-server" "${args[@]}" --database-url "$SCIM_DB") ;;
   esac
   # RUST_LOG=warn: the example installs a tracing subscriber (INFO by default, which would
   # write every audit event to stderr); the baseline logs nothing.
-  RUST_LOG=warn TOKIO_WORKER_THREADS=1 "${PIN_SERVER[@]}" "$bin" \
-    --listen "127.0.0.1:$PORT" --token "$TOKEN" --preload "$PRELOAD" \
+  RUST_LOG=warn TOKIO_WORKER_THREADS=1 "${PIN_SERVER[@]}" "${args[@]}" \
     >"$OUT/$kind.log" 2>&1 &
   SERVER_PID=$!
   local url="http://127.0.0.1:$PORT/scim/v2/Users/00000000-0000-4000-8000-000000000000"
@@ -133,7 +171,7 @@ done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo
-echo "wrk -t1 -c$CONNECTIONS -d$DURATION, $PRELOAD users preloaded, median of $RUNS run(s)"
+echo "wrk -t1 -c$CONNECTIONS -d$DURATION, $PRELOAD users preloaded, database: $DATABASE, median of $RUNS run(s)"
 printf '| %-28s | %12s | %12s | %7s | %6s |\n' scenario "baseline r/s" "SCIM r/s" ratio target
 printf '|%s|%s|%s|%s|%s|\n' "------------------------------" "--------------" "--------------" "---------" "--------"
 for scenario in $SCENARIOS; do
@@ -145,6 +183,7 @@ for scenario in $SCENARIOS; do
     page) label="GET /Users?count=100"; target=70 ;;
     *) label=$scenario; target=0 ;;
   esac
+  [ "$DATABASE" = memory ] || target=70
   b=$(echo "${RESULT[baseline,$scenario]:-}" | median)
   s=$(echo "${RESULT[scim,$scenario]:-}" | median)
   ratio=$(awk -v b="${b:-0}" -v s="${s:-0}" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * s / b; else print "-" }')

@@ -15,7 +15,7 @@
 //!   one can be compared); value paths (`emails[type eq "work" and value co "x"]`) hold on one
 //!   element (`EXISTS` over `json_each` / `jsonb_array_elements`);
 //! * strings compare case-insensitively unless `caseExact`, through copies folded in Rust
-//!   with [`fold_case`](scim_core::store::fold_case) (a folded JSON document, a folded
+//!   with [`fold_case`] (a folded JSON document, a folded
 //!   column): SQL's `lower()` is ASCII-only in SQLite and locale-dependent in PostgreSQL;
 //!   ordering compares code points (`COLLATE "C"`); `co`/`sw`/`ew` use `instr`/`substr` in
 //!   SQLite and `LIKE … ESCAPE '\'` with `\`, `%` and `_` escaped in PostgreSQL;

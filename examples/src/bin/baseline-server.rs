@@ -25,6 +25,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
+#[path = "../baseline_sql.rs"]
+mod baseline_sql;
 #[path = "../bench_users.rs"]
 mod bench_users;
 
@@ -43,6 +45,10 @@ struct BaselineOptions {
     /// Users to create before serving (user `i`: userName `user{i}`).
     #[arg(long, default_value_t = 10_000)]
     preload: usize,
+    /// Serve from one SQL table instead of memory: `sqlite://PATH` or `postgres://…`
+    /// (one statement per request; seeded with `--preload` users when empty).
+    #[arg(long)]
+    database_url: Option<String>,
 }
 
 #[derive(Default)]
@@ -78,6 +84,24 @@ struct ListResponse<'a> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = BaselineOptions::parse();
     let base = format!("http://{}/scim/v2", options.listen);
+    if let Some(url) = &options.database_url {
+        let app = baseline_sql::SqlApp::open(url, &options.token, base, options.preload, |i| {
+            (bench_users::user_id(i), bench_users::user_attributes(i))
+        })
+        .await?;
+        eprintln!("preloaded {} users into {url}", options.preload);
+        let listener = tokio::net::TcpListener::bind(options.listen).await?;
+        eprintln!(
+            "baseline-server (SQL) listening on http://{}",
+            listener.local_addr()?
+        );
+        axum::serve(listener, baseline_sql::router(app))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        return Ok(());
+    }
     let app = Arc::new(App {
         expected_auth: format!("Bearer {}", options.token),
         base,

@@ -1,9 +1,13 @@
 //! The SCIM side of the load test (`scripts/load.sh`): the example axum server
-//! (`scim_axum::router` over the engine and a `MemoryStore`, nested under `/scim/v2`),
+//! (`scim_axum::router` over the engine and the store of `--database-url`, nested under
+//! `/scim/v2`; the load test runs it with `--database-url memory`),
 //! started with `--preload N` users so that it holds the same users as
 //! `baseline-server` (user `i`: id `00000000-0000-4000-8000-{i:012}`, userName `user{i}`).
 //!
 //! `cargo run --release -p scim-examples --bin load-server -- --listen 127.0.0.1:8081 --token t --preload 10000`
+//!
+//! With `--database-url` and `--seed-only` it fills a database and exits; `scripts/load.sh
+//! --database sqlite|postgres` then measures the example server itself (`axum-server`) on it.
 
 use axum::Router;
 use clap::Parser;
@@ -22,6 +26,9 @@ struct LoadOptions {
     /// Users to create before serving (user `i`: userName `user{i}`).
     #[arg(long, default_value_t = 10_000)]
     preload: usize,
+    /// Exit after preloading (to seed a database that `axum-server` then serves).
+    #[arg(long)]
+    seed_only: bool,
 }
 
 #[tokio::main]
@@ -46,6 +53,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         app.store.create(&ctx, view, &user).await?;
     }
     eprintln!("preloaded {} users", options.preload);
+    if options.seed_only {
+        return Ok(());
+    }
     let router = Router::new().nest("/scim/v2", scim_axum::router(app.engine.clone()));
     let listener = tokio::net::TcpListener::bind(options.server.listen).await?;
     announce(

@@ -31,7 +31,7 @@
 //!   `excludedAttributes` ask for the resource; 204 on DELETE.
 //! * `If-Match` (PUT, PATCH, DELETE) and `If-None-Match` (GET → 304) compare weakly
 //!   (RFC 9110 §8.8.3.2) on every path; `*` matches any existing resource (RFC 7644 §3.14).
-//! * A store failure ([`StoreError::Backend`](crate::StoreError::Backend)) is logged once
+//! * A store failure ([`StoreError::Backend`]) is logged once
 //!   (target `scim::store`, with its source chain) and answered 503 with `Retry-After`;
 //!   so is a failed token revocation.
 //!
