@@ -68,7 +68,7 @@
 //! sql.push(")");
 //! assert_eq!(
 //!     sql.text(),
-//!     "SELECT u.id FROM users u WHERE u.tenant_id = $1 AND ((COALESCE((u.user_name IS NOT NULL AND lower(u.user_name) = $2), false)) AND ((COALESCE((u.active IS NOT NULL AND u.active = $3), false)) OR (COALESCE((u.family_name IS NOT NULL AND lower(u.family_name) LIKE $4 ESCAPE '\\'), false))))"
+//!     "SELECT u.id FROM users u WHERE u.tenant_id = $1 AND (((u.user_name IS NOT NULL AND lower(u.user_name) = $2)) AND (((u.active IS NOT NULL AND u.active = $3)) OR ((u.family_name IS NOT NULL AND lower(u.family_name) LIKE $4 ESCAPE '\\'))))"
 //! );
 //! assert_eq!(sql.params()[1], Param::Text("bjensen".into()));
 //! assert_eq!(sql.params()[3], Param::Text("j%".into()));
@@ -498,11 +498,15 @@ impl FilterCompiler {
     /// compiles exactly.
     pub fn supports(&self, view: &ResourceTypeView, condition: &Filter) -> bool {
         let mut scratch = SqlBuilder::new(self.dialect);
-        self.condition(view, condition, None, &mut scratch, &Aliases::new())
+        self.condition(view, condition, None, &mut scratch, &Aliases::new(), true)
             .is_ok()
     }
 
-    /// Appends `filter` as a SQL boolean expression over the mapping's row.
+    /// Appends `filter` as a SQL condition over the mapping's row, for a `WHERE` clause: it
+    /// is true exactly for the rows the filter matches, and false *or `NULL`* for the others
+    /// (a bare `column = ?` where nothing negates it, so the database can use an index on the
+    /// column). To use it as a value (a selected column, under your own `NOT`), wrap it in
+    /// `COALESCE((…), FALSE)`.
     ///
     /// # Errors
     ///
@@ -514,7 +518,7 @@ impl FilterCompiler {
         filter: &ResolvedFilter,
         out: &mut SqlBuilder,
     ) -> Result<(), Unsupported> {
-        let sql = self.condition(view, filter.filter(), None, out, &Aliases::new())?;
+        let sql = self.condition(view, filter.filter(), None, out, &Aliases::new(), true)?;
         out.push(&sql);
         Ok(())
     }
@@ -592,28 +596,29 @@ impl FilterCompiler {
         outer: Option<(&AttrPath, &Element)>,
         out: &mut SqlBuilder,
         aliases: &Aliases,
+        positive: bool,
     ) -> Result<String, Unsupported> {
         match filter {
             Filter::And(a, b) => Ok(format!(
                 "({}) AND ({})",
-                self.condition(view, a, outer, out, aliases)?,
-                self.condition(view, b, outer, out, aliases)?
+                self.condition(view, a, outer, out, aliases, positive)?,
+                self.condition(view, b, outer, out, aliases, positive)?
             )),
             Filter::Or(a, b) => Ok(format!(
                 "({}) OR ({})",
-                self.condition(view, a, outer, out, aliases)?,
-                self.condition(view, b, outer, out, aliases)?
+                self.condition(view, a, outer, out, aliases, positive)?,
+                self.condition(view, b, outer, out, aliases, positive)?
             )),
             Filter::Not(inner) => Ok(format!(
                 "NOT ({})",
-                self.condition(view, inner, outer, out, aliases)?
+                // Under NOT, an unknown (NULL) must be false: every test below is null-safe.
+                self.condition(view, inner, outer, out, aliases, false)?
             )),
             Filter::Present(path) => {
                 let (values, _) = self.values_at(view, path, outer)?;
-                self.any(
-                    &values,
-                    |element| Ok(self.present_element(element, aliases)),
-                )
+                self.any(&values, positive, |element| {
+                    Ok(self.present_element(element, aliases))
+                })
             }
             Filter::Compare { path, op, value } => {
                 // A complex value compares through its `value` sub-attribute (as the
@@ -629,7 +634,7 @@ impl FilterCompiler {
                     path.clone()
                 };
                 let (values, facts) = self.values_at(view, &path, outer)?;
-                self.compare(&values, facts, *op, value, out, aliases)
+                self.compare(&values, facts, *op, value, out, positive)
             }
             Filter::ValuePath { path, filter } => {
                 if outer.is_some() {
@@ -638,7 +643,8 @@ impl FilterCompiler {
                 let facts = view.facts(path.uri.as_deref(), &path.name, None);
                 let values = self.values(view, path, facts)?;
                 self.any_element(&values, aliases, |element, aliases| {
-                    self.condition(view, filter, Some((path, element)), out, aliases)
+                    // The element's WHERE (or COALESCE) turns an unknown into false.
+                    self.condition(view, filter, Some((path, element)), out, aliases, true)
                 })
             }
         }
@@ -897,9 +903,16 @@ impl FilterCompiler {
     fn any(
         &self,
         values: &Values,
+        positive: bool,
         test: impl FnOnce(&Element) -> Result<String, Unsupported>,
     ) -> Result<String, Unsupported> {
         match values {
+            // Where an unknown counts as false (a WHERE clause reached through AND and OR
+            // only), the bare test lets the database use an index on the column.
+            Values::Single(scalar) if positive => {
+                let sql = test(&Element::Json(scalar.clone()))?;
+                Ok(format!("({sql})"))
+            }
             Values::Single(scalar) => {
                 let sql = test(&Element::Json(scalar.clone()))?;
                 Ok(format!("COALESCE(({sql}), {})", self.dialect.false_()))
@@ -1022,15 +1035,16 @@ impl FilterCompiler {
         op: CompareOp,
         value: &CompValue,
         out: &mut SqlBuilder,
-        aliases: &Aliases,
+        positive: bool,
     ) -> Result<String, Unsupported> {
-        let _ = aliases;
         let dialect = self.dialect;
         if let CompValue::Null = value {
-            let has = self.any(values, |e| Ok(self.has_value(e)))?;
             return Ok(match op {
-                CompareOp::Ne => has,
-                _ => format!("NOT ({has})"),
+                CompareOp::Ne => self.any(values, positive, |e| Ok(self.has_value(e)))?,
+                _ => format!(
+                    "NOT ({})",
+                    self.any(values, false, |e| Ok(self.has_value(e)))?
+                ),
             });
         }
         let attr_type = facts
@@ -1071,11 +1085,11 @@ impl FilterCompiler {
             self.test(&scalar, op, &literal, case_exact, out)
         };
         if op == CompareOp::Ne {
-            let comparable = self.any(values, |e| test(e, CompareOp::Ne))?;
-            let equal = self.any(values, |e| test(e, CompareOp::Eq))?;
+            let comparable = self.any(values, positive, |e| test(e, CompareOp::Ne))?;
+            let equal = self.any(values, false, |e| test(e, CompareOp::Eq))?;
             return Ok(format!("({comparable}) AND NOT ({equal})"));
         }
-        self.any(values, |e| test(e, op))
+        self.any(values, positive, |e| test(e, op))
     }
 
     /// Whether one value is not `null` (for `eq null` / `ne null`).

@@ -279,6 +279,9 @@ impl SqlStore {
             let connect = SqliteConnectOptions::from_str(url)
                 .map_err(backend)?
                 .create_if_missing(true)
+                // Keeps the planner's statistics current as the data grows (SQLite's advice:
+                // `PRAGMA optimize` before a connection closes; the pool recycles them).
+                .optimize_on_close(true, 1000)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(if options.full_sync {
                     SqliteSynchronous::Full
