@@ -7,6 +7,7 @@
 #
 # Usage: scripts/callgrind-http.sh BINARY [SCENARIO ...]   (scenarios: scripts/wrk/*.lua)
 #   e.g. scripts/callgrind-http.sh target/release/load-server get filter page
+# DATABASE=sqlite runs each measurement on a fresh SQLite file (default: memory).
 set -euo pipefail
 BIN=$1; shift
 SCENARIOS=${*:-get filter page}
@@ -16,10 +17,11 @@ command -v valgrind >/dev/null || { apt-get install -y valgrind >/dev/null; }
 command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null; }
 OUT=$(mktemp -d)
 measure() { # <scenario|none> → prints "<requests> <instructions>"
-  local sc=$1 log="$OUT/$1.log"
+  local sc=$1 log="$OUT/$1.log" database=memory
+  [ "${DATABASE:-memory}" = sqlite ] && database="sqlite://$OUT/$sc.db"
   RUST_LOG=warn TOKIO_WORKER_THREADS=1 timeout 300 valgrind --tool=callgrind \
     --callgrind-out-file="$OUT/$sc.out" "$BIN" --listen "127.0.0.1:$PORT" --token "$TOKEN" \
-    --preload "$PRELOAD" >"$log" 2>&1 &
+    --preload "$PRELOAD" --database-url "$database" >"$log" 2>&1 &
   local pid=$! n=0
   for _ in $(seq 1 600); do
     curl -fs -o /dev/null -H "Authorization: Bearer $TOKEN" \
@@ -40,4 +42,4 @@ for sc in $SCENARIOS; do
   awk -v sc="$sc" -v n="$n" -v t="$total" -v b="$base" \
     'BEGIN { printf "%-8s %7d requests  %8.0f instructions/request\n", sc, n, (t - b) / n }'
 done
-rm -rf "$OUT"
+if [ -n "${KEEP:-}" ]; then echo "callgrind files in $OUT" >&2; else rm -rf "$OUT"; fi

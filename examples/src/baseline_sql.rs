@@ -296,8 +296,8 @@ async fn list(
             let rows = run!(
                 &app.db,
                 (
-                    "SELECT body, COUNT(*) OVER () FROM baseline_users ORDER BY id LIMIT ?1",
-                    "SELECT body::text, COUNT(*) OVER () FROM baseline_users ORDER BY id LIMIT $1"
+                    "SELECT body, (SELECT COUNT(*) FROM baseline_users) FROM baseline_users ORDER BY id LIMIT ?1",
+                    "SELECT body::text, (SELECT COUNT(*) FROM baseline_users) FROM baseline_users ORDER BY id LIMIT $1"
                 ),
                 |q| q.bind(count),
                 fetch_all

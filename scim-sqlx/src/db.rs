@@ -99,6 +99,21 @@ impl Pool {
         })
     }
 
+    /// Runs one statement outside a transaction (committed on its own); answers the number
+    /// of rows it changed.
+    pub(crate) async fn execute(&self, sql: &SqlBuilder) -> Result<u64, sqlx::Error> {
+        Ok(match self {
+            Pool::Sqlite(pool) => bind_sqlite(sqlx::query(sql.text()), sql.params())
+                .execute(pool)
+                .await?
+                .rows_affected(),
+            Pool::Postgres(pool) => bind_postgres(sqlx::query(sql.text()), sql.params())
+                .execute(pool)
+                .await?
+                .rows_affected(),
+        })
+    }
+
     /// Runs a query outside a transaction and maps its rows.
     pub(crate) async fn fetch<T>(
         &self,

@@ -11,8 +11,8 @@ use scim_core::RequestContext;
 use scim_core::schema::ResourceTypeView;
 use scim_core::store::{
     Member, Membership, MembershipChange, MembershipOutcome, Page, Query, QueryPage, ResolvedSort,
-    ResourceMeta, SortOrder, SortValue, Store, StoreError, StoredResource, Version, fold_case,
-    unique_attributes,
+    ResourceMeta, SortOrder, SortValue, Store, StoreError, StoredResource, UniqueAttribute,
+    Version, fold_case, unique_attributes,
 };
 use scim_filter::{AttrPath, AttrType, AttributeFacts, Filter};
 use serde_json::{Map, Value};
@@ -20,9 +20,10 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 /// How often a write transaction is retried after SQLite answered busy or PostgreSQL a
@@ -88,6 +89,17 @@ impl Default for Options {
 pub struct SqlStore {
     pool: Pool,
     group_type: String,
+    /// The filter compiler of each resource type, built on first use (the mapping depends on
+    /// the type's schema and the store's settings only).
+    compilers: Arc<RwLock<HashMap<CompilerKey, Arc<FilterCompiler>>>>,
+}
+
+/// What a resource type's compiler depends on: its name and schema facts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CompilerKey {
+    resource_type: String,
+    typed: [bool; 4],
+    user_name_is_unique_key: bool,
 }
 
 /// Why a transaction attempt failed.
@@ -290,7 +302,9 @@ impl SqlStore {
                 })
                 .busy_timeout(options.busy_timeout)
                 .foreign_keys(false);
+            // An embedded database's connection does not go stale: no ping before each use.
             let pool = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(options.max_connections.unwrap_or(8))
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)
@@ -334,6 +348,7 @@ impl SqlStore {
         Self {
             pool,
             group_type: "Group".into(),
+            compilers: Arc::default(),
         }
     }
 
@@ -343,6 +358,7 @@ impl SqlStore {
     #[must_use]
     pub fn with_group_type(mut self, name: impl Into<String>) -> Self {
         self.group_type = name.into();
+        self.compilers = Arc::default();
         self
     }
 
@@ -372,14 +388,47 @@ impl SqlStore {
     }
 
     /// The compiler of filters over this store's schema for `view`.
-    fn compiler(&self, view: &ResourceTypeView) -> FilterCompiler {
+    /// The filter compiler for a resource type (cached).
+    fn compiler(&self, view: &ResourceTypeView) -> Arc<FilterCompiler> {
+        let key = CompilerKey {
+            resource_type: view.resource_type.name.clone(),
+            typed: typed_columns(view),
+            user_name_is_unique_key: unique_attributes(view)
+                .first()
+                .is_some_and(|u| u.uri.is_none() && u.name == "userName" && !u.case_exact),
+        };
+        if let Some(compiler) = self
+            .compilers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Arc::clone(compiler);
+        }
+        let compiler = Arc::new(self.build_compiler(&key));
+        self.compilers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, Arc::clone(&compiler));
+        compiler
+    }
+
+    fn build_compiler(&self, key: &CompilerKey) -> FilterCompiler {
         let dialect = self.dialect();
-        let [user_name, external_id, display_name, active] = typed_columns(view);
+        let [user_name, external_id, display_name, active] = key.typed;
         let mut mapping = Mapping::new("r").column(AttrPath::new("id"), Column::text("r.id"));
         if user_name {
+            // When userName is the type's first unique attribute, `unique_key` holds the
+            // same folded value under a unique index: an equality finds at most one row,
+            // which the database knows (no sort for `ORDER BY id`).
+            let folded = if key.user_name_is_unique_key {
+                "r.unique_key"
+            } else {
+                "r.user_name_folded"
+            };
             mapping = mapping.column(
                 AttrPath::new("userName"),
-                Column::text("r.user_name").folded("r.user_name_folded"),
+                Column::text("r.user_name").folded(folded),
             );
         }
         if external_id {
@@ -429,12 +478,14 @@ impl SqlStore {
         ctx: &RequestContext,
         view: &ResourceTypeView,
         resource: &StoredResource,
+        unique: &[UniqueAttribute],
     ) -> Result<(), Failure> {
-        let unique = unique_attributes(view);
-        if unique.is_empty() {
+        // The first unique attribute is `scim_resources.unique_key`.
+        let further = unique.get(1..).unwrap_or_default();
+        if further.is_empty() {
             return Ok(());
         }
-        let keys = resource.unique_keys(&unique)?;
+        let keys = resource.unique_keys(further)?;
         for (attribute, key) in keys {
             let mut sql = self.sql();
             sql.push("INSERT INTO scim_unique (tenant, resource_type, attribute, value_key, id) VALUES (");
@@ -531,16 +582,49 @@ impl SqlStore {
         Ok(out)
     }
 
-    /// Writes a resource row (insert or update) with its typed columns.
+    /// What a resource row (insert or update) is written with: the body, its folded copy,
+    /// the typed columns, and the key of the type's first unique attribute
+    /// (`scim_resources.unique_key`).
     fn row_values(
         &self,
         view: &ResourceTypeView,
         resource: &StoredResource,
-    ) -> Result<(String, String, Typed), StoreError> {
+        unique: &[UniqueAttribute],
+    ) -> Result<(String, String, Typed, Option<String>), StoreError> {
         let body = resource.attributes_json().into_owned();
         let attributes = resource.attributes()?;
         let folded = fold_document(&Value::Object(attributes.clone().into_owned())).to_string();
-        Ok((body, folded, Typed::of(view, &attributes)))
+        let unique_key = unique.first().and_then(|u| u.key(&attributes));
+        Ok((body, folded, Typed::of(view, &attributes), unique_key))
+    }
+
+    /// The error for a unique violation of `scim_resources.unique_key`: the first unique
+    /// attribute's value is taken (RFC 7644 §3.3: 409 `uniqueness`).
+    fn first_taken(unique: &[UniqueAttribute], resource: &StoredResource) -> Failure {
+        match (unique.first(), resource.attributes()) {
+            (Some(attribute), Ok(attributes)) => Failure::Store(attribute.taken(&attributes)),
+            (_, Err(err)) => Failure::Store(err),
+            (None, Ok(_)) => {
+                Failure::Store(StoreError::Uniqueness("a unique value is taken".into()))
+            }
+        }
+    }
+
+    /// Whether another resource of the type holds this `unique_key`.
+    async fn unique_key_taken(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        key: &str,
+    ) -> Result<bool, Failure> {
+        let mut sql = self.sql();
+        sql.push("SELECT id FROM scim_resources WHERE tenant = ");
+        sql.push_param(Param::Text(ctx.tenant().to_owned()));
+        sql.push(" AND resource_type = ");
+        sql.push_param(Param::Text(view.resource_type.name.clone()));
+        sql.push(" AND unique_key = ");
+        sql.push_param(Param::Text(key.to_owned()));
+        Ok(!self.pool.fetch(&sql, |_| Ok(())).await?.is_empty())
     }
 
     async fn try_create(
@@ -549,10 +633,10 @@ impl SqlStore {
         view: &ResourceTypeView,
         resource: &StoredResource,
     ) -> Result<(), Failure> {
-        let (body, folded, typed) = self.row_values(view, resource)?;
-        let mut tx = self.pool.begin().await?;
+        let unique = unique_attributes(view);
+        let (body, folded, typed, unique_key) = self.row_values(view, resource, &unique)?;
         let mut sql = self.sql();
-        sql.push("INSERT INTO scim_resources (tenant, resource_type, id, body, folded, created, last_modified, version, user_name, user_name_folded, external_id, external_id_folded, display_name, display_name_folded, active) VALUES (");
+        sql.push("INSERT INTO scim_resources (tenant, resource_type, id, body, folded, created, last_modified, version, user_name, user_name_folded, external_id, external_id_folded, display_name, display_name_folded, active, unique_key) VALUES (");
         sql.push_param(Param::Text(ctx.tenant().to_owned()))
             .push(", ");
         sql.push_param(Param::Text(view.resource_type.name.clone()))
@@ -568,19 +652,41 @@ impl SqlStore {
             .push(", ");
         sql.push_param(version_param(meta.version)).push(", ");
         push_typed(&mut sql, &typed);
+        sql.push(", ");
+        push_opt(&mut sql, unique_key.as_deref());
         sql.push(") ON CONFLICT DO NOTHING");
-        if tx.execute(&sql).await? == 0 {
+        // One statement (committed on its own) when nothing else is written: the common
+        // create of a User.
+        let single = unique.len() <= 1 && !view.has_members();
+        let mut tx = if single {
+            None
+        } else {
+            Some(self.pool.begin().await?)
+        };
+        let inserted = match &mut tx {
+            Some(tx) => tx.execute(&sql).await?,
+            None => self.pool.execute(&sql).await?,
+        };
+        if inserted == 0 {
+            if let Some(key) = &unique_key {
+                if self.unique_key_taken(ctx, view, key).await? {
+                    return Err(Self::first_taken(&unique, resource));
+                }
+            }
             return Err(Failure::Store(StoreError::Uniqueness(format!(
                 "id `{}` is already taken",
                 resource.id()
             ))));
         }
-        self.insert_unique(&mut tx, ctx, view, resource).await?;
-        if view.has_members() {
-            self.insert_members(&mut tx, ctx, view, resource.id(), resource.members(), 1)
+        if let Some(mut tx) = tx {
+            self.insert_unique(&mut tx, ctx, view, resource, &unique)
                 .await?;
+            if view.has_members() {
+                self.insert_members(&mut tx, ctx, view, resource.id(), resource.members(), 1)
+                    .await?;
+            }
+            tx.commit().await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -591,8 +697,8 @@ impl SqlStore {
         resource: &StoredResource,
         expected: Version,
     ) -> Result<(), Failure> {
-        let (body, folded, typed) = self.row_values(view, resource)?;
-        let mut tx = self.pool.begin().await?;
+        let unique = unique_attributes(view);
+        let (body, folded, typed, unique_key) = self.row_values(view, resource, &unique)?;
         let mut sql = self.sql();
         sql.push("UPDATE scim_resources SET body = ");
         sql.push_param(Param::Text(body));
@@ -626,25 +732,59 @@ impl SqlStore {
         );
         sql.push(", active = ");
         push_opt_bool(&mut sql, typed.active);
+        sql.push(", unique_key = ");
+        push_opt(&mut sql, unique_key.as_deref());
         self.push_key(&mut sql, ctx, view, resource.id());
         sql.push(" AND version = ");
         sql.push_param(version_param(expected));
-        if tx.execute(&sql).await? == 0 {
+        let single = unique.len() <= 1 && !view.has_members();
+        if single {
+            // One statement, committed on its own: the common PATCH or PUT of a User.
+            let updated = match self.pool.execute(&sql).await {
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                    return Err(Self::first_taken(&unique, resource));
+                }
+                other => other?,
+            };
+            if updated == 0 {
+                let mut read = self.sql();
+                read.push("SELECT version FROM scim_resources");
+                self.push_key(&mut read, ctx, view, resource.id());
+                let exists = !self.pool.fetch(&read, |_| Ok(())).await?.is_empty();
+                return Err(Failure::Store(if exists {
+                    StoreError::VersionMismatch
+                } else {
+                    StoreError::NotFound(resource.id().to_owned())
+                }));
+            }
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        let updated = match tx.execute(&sql).await {
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                return Err(Self::first_taken(&unique, resource));
+            }
+            other => other?,
+        };
+        if updated == 0 {
             let exists = self.version_in(&mut tx, ctx, view, resource.id()).await?;
             return Err(Failure::Store(match exists {
                 Some(_) => StoreError::VersionMismatch,
                 None => StoreError::NotFound(resource.id().to_owned()),
             }));
         }
-        let mut sql = self.sql();
-        sql.push("DELETE FROM scim_unique WHERE tenant = ");
-        sql.push_param(Param::Text(ctx.tenant().to_owned()));
-        sql.push(" AND resource_type = ");
-        sql.push_param(Param::Text(view.resource_type.name.clone()));
-        sql.push(" AND id = ");
-        sql.push_param(Param::Text(resource.id().to_owned()));
-        tx.execute(&sql).await?;
-        self.insert_unique(&mut tx, ctx, view, resource).await?;
+        if unique.len() > 1 {
+            let mut sql = self.sql();
+            sql.push("DELETE FROM scim_unique WHERE tenant = ");
+            sql.push_param(Param::Text(ctx.tenant().to_owned()));
+            sql.push(" AND resource_type = ");
+            sql.push_param(Param::Text(view.resource_type.name.clone()));
+            sql.push(" AND id = ");
+            sql.push_param(Param::Text(resource.id().to_owned()));
+            tx.execute(&sql).await?;
+            self.insert_unique(&mut tx, ctx, view, resource, &unique)
+                .await?;
+        }
         if view.has_members() {
             let mut sql = self.sql();
             sql.push("DELETE FROM scim_members WHERE tenant = ");

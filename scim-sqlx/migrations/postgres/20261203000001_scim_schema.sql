@@ -24,8 +24,13 @@ CREATE TABLE scim_resources (
     display_name        TEXT COLLATE "C",
     display_name_folded TEXT COLLATE "C",
     active              BOOLEAN,
+    -- The key of the type's first `uniqueness: server` attribute (a User's folded userName):
+    -- its unique index makes the common write one statement. Further unique attributes
+    -- live in scim_unique.
+    unique_key          TEXT COLLATE "C",
     PRIMARY KEY (tenant, resource_type, id)
 );
+CREATE UNIQUE INDEX scim_resources_unique_key ON scim_resources (tenant, resource_type, unique_key);
 CREATE INDEX scim_resources_user_name ON scim_resources (tenant, resource_type, user_name_folded);
 CREATE INDEX scim_resources_external_id ON scim_resources (tenant, resource_type, external_id);
 CREATE INDEX scim_resources_display_name ON scim_resources (tenant, resource_type, display_name_folded);

@@ -22,14 +22,19 @@ CREATE TABLE scim_resources (
     display_name        TEXT,
     display_name_folded TEXT,
     active              INTEGER,
+    -- The key of the type's first `uniqueness: server` attribute (a User's folded userName):
+    -- its unique index makes the common write one statement. Further unique attributes
+    -- live in scim_unique.
+    unique_key          TEXT,
     PRIMARY KEY (tenant, resource_type, id)
 );
+CREATE UNIQUE INDEX scim_resources_unique_key ON scim_resources (tenant, resource_type, unique_key);
 CREATE INDEX scim_resources_user_name ON scim_resources (tenant, resource_type, user_name_folded);
 CREATE INDEX scim_resources_external_id ON scim_resources (tenant, resource_type, external_id);
 CREATE INDEX scim_resources_display_name ON scim_resources (tenant, resource_type, display_name_folded);
 
--- The unique values of every `uniqueness: server` attribute (RFC 7643 §2.2), folded unless
--- caseExact: the primary key makes them unique per tenant and resource type.
+-- The unique values of every further `uniqueness: server` attribute (RFC 7643 §2.2), folded
+-- unless caseExact: the primary key makes them unique per tenant and resource type.
 CREATE TABLE scim_unique (
     tenant        TEXT NOT NULL,
     resource_type TEXT NOT NULL,

@@ -12,6 +12,7 @@ INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
     ('scim_resources', 'scim_resources_user_name', '1000000 100000 50000 1'),
     ('scim_resources', 'scim_resources_external_id', '1000000 100000 50000 1'),
     ('scim_resources', 'scim_resources_display_name', '1000000 100000 50000 2'),
+    ('scim_resources', 'scim_resources_unique_key', '1000000 100000 50000 1'),
     ('scim_unique', NULL, '1000000'),
     ('scim_unique', 'sqlite_autoindex_scim_unique_1', '1000000 100000 50000 50000 1'),
     ('scim_unique', 'scim_unique_owner', '1000000 100000 50000 1'),
