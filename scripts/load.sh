@@ -128,6 +128,12 @@ start_server() { # <baseline|scim>
   local url="http://127.0.0.1:$PORT/scim/v2/Users/00000000-0000-4000-8000-000000000000"
   for _ in $(seq 1 300); do
     if curl -fs -o /dev/null -H "Authorization: Bearer $TOKEN" "$url"; then
+      # A settled database for every run: fresh statistics, no autovacuum in the middle.
+      if [ "$DATABASE" = postgres ]; then
+        local db=$SCIM_DB
+        [ "$kind" = baseline ] && db=$BASELINE_DB
+        "$PSQL" -q "$db" -c "VACUUM ANALYZE" >/dev/null
+      fi
       return 0
     fi
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then

@@ -90,7 +90,9 @@
 //!   [`Options::acquire_timeout`], the store returns
 //!   [`StoreError::Backend`](scim_core::store::StoreError::Backend) with the sqlx error as its
 //!   source: the engine logs it (target `scim::store`) and answers 503 with `Retry-After`.
-//!   The pool reconnects by itself when the database is back.
+//!   The pool reconnects by itself when the database is back; connections are not pinged
+//!   before each use (that would cost a round trip per statement), so a connection broken
+//!   by a database restart fails one request with 503 before the pool replaces it.
 //!
 //! ## The host's own tables in the same database
 //!

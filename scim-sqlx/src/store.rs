@@ -270,7 +270,11 @@ impl SqlStore {
     /// As [`connect`](Self::connect).
     pub async fn connect_with(url: &str, options: &Options) -> Result<Self, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // No ping before each use (a round trip per statement): a connection broken by
+            // a database restart fails its next request with 503 `Retry-After`, and the
+            // pool replaces it.
             let pool = PgPoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(options.max_connections.unwrap_or(16))
                 .acquire_timeout(options.acquire_timeout)
                 .connect(url)
