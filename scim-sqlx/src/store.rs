@@ -249,6 +249,23 @@ fn read_member(row: &dyn RowRead) -> Result<(String, Member), sqlx::Error> {
 
 const COLUMNS: &str = "r.id, r.body, r.created, r.last_modified, r.version";
 
+/// A resource row with its derived `groups` (RFC 7643 §4.1.2) as a sixth column.
+fn read_row_with_groups(row: &dyn RowRead) -> Result<(Row, String), sqlx::Error> {
+    Ok((read_row(row)?, row.text(5)?))
+}
+
+/// Attaches the `[[group id, display name], …]` JSON of [`SqlStore::groups_column`].
+fn with_groups(record: StoredResource, groups: &str) -> Result<StoredResource, StoreError> {
+    let pairs: Vec<(String, Option<String>)> =
+        serde_json::from_str(groups).map_err(StoreError::backend)?;
+    let id = record.id().to_owned();
+    let memberships = pairs
+        .into_iter()
+        .map(|(group, display)| Membership::new(id.clone(), group, display))
+        .collect();
+    Ok(record.with_groups(memberships))
+}
+
 impl SqlStore {
     /// Connects to `url` and brings the schema up to date (migrations embedded in the crate).
     ///
@@ -473,6 +490,23 @@ impl SqlStore {
             id: "id".into(),
         });
         FilterCompiler::new(dialect, mapping)
+    }
+
+    /// `, (<the row's memberships as JSON>)` for a type that derives `groups`: read in the
+    /// same statement as the row, so the engine needs no `memberships` query.
+    fn push_groups_column(&self, sql: &mut SqlBuilder) {
+        let group_type = sql.placeholder(Param::Text(self.group_type.clone()));
+        let from = format!(
+            "FROM scim_members m JOIN scim_resources g ON g.tenant = m.tenant AND g.resource_type = m.resource_type AND g.id = m.group_id WHERE m.tenant = r.tenant AND m.resource_type = {group_type} AND m.member = r.id"
+        );
+        sql.push(&match self.dialect() {
+            Dialect::Sqlite => format!(
+                ", (SELECT json_group_array(json_array(m.group_id, g.display_name)) {from})"
+            ),
+            Dialect::Postgres => format!(
+                ", (SELECT COALESCE(json_agg(json_build_array(m.group_id, g.display_name)), '[]'::json)::text {from})"
+            ),
+        });
     }
 
     /// Inserts the unique keys of `resource`; a taken one fails with its attribute.
@@ -1098,16 +1132,21 @@ impl Store for SqlStore {
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
         let mut sql = self.sql();
-        sql.push(&format!("SELECT {COLUMNS} FROM scim_resources r"));
+        sql.push(&format!("SELECT {COLUMNS}"));
+        let derives = view.derives_groups();
+        if derives {
+            self.push_groups_column(&mut sql);
+        }
+        sql.push(" FROM scim_resources r");
         self.push_key(&mut sql, ctx, view, id);
-        let Some(row) = self
-            .pool
-            .fetch(&sql, read_row)
-            .await
-            .map_err(backend)?
-            .into_iter()
-            .next()
-        else {
+        let found = if derives {
+            self.pool.fetch(&sql, read_row_with_groups).await
+        } else {
+            self.pool
+                .fetch(&sql, |r| Ok((read_row(r)?, String::new())))
+                .await
+        };
+        let Some((row, groups)) = found.map_err(backend)?.into_iter().next() else {
             return Ok(None);
         };
         let members = if view.has_members() {
@@ -1118,7 +1157,11 @@ impl Store for SqlStore {
         } else {
             Vec::new()
         };
-        to_record(row, members).map(Some)
+        let record = to_record(row, members)?;
+        if derives {
+            return with_groups(record, &groups).map(Some);
+        }
+        Ok(Some(record))
     }
 
     async fn replace(
@@ -1157,9 +1200,21 @@ impl Store for SqlStore {
             )),
             None => None,
         };
-        // WHERE: the tenant and type, then the filter in parentheses.
+        let (offset, limit) = match query.page {
+            Page::Offset { offset, limit } => (Some(offset), Some(limit)),
+            Page::After { limit, .. } => (None, Some(limit)),
+            _ => (Some(0), None),
+        };
+        // A page to answer carries its rows' derived groups (candidates for the engine's
+        // own filtering do not: it asks for groups only when a condition names them).
+        let derives = view.derives_groups() && limit.is_some();
         let mut sql = self.sql();
-        sql.push(&format!("SELECT {COLUMNS} FROM scim_resources r"));
+        sql.push(&format!("SELECT {COLUMNS}"));
+        if derives {
+            self.push_groups_column(&mut sql);
+        }
+        sql.push(" FROM scim_resources r");
+        // WHERE: the tenant and type, then the filter in parentheses.
         self.push_where(&mut sql, ctx, &compiler, query)?;
         if let Page::After { position, .. } = query.page {
             self.push_after(
@@ -1180,11 +1235,6 @@ impl Store for SqlStore {
             ));
         }
         sql.push("r.id ASC");
-        let (offset, limit) = match query.page {
-            Page::Offset { offset, limit } => (Some(offset), Some(limit)),
-            Page::After { limit, .. } => (None, Some(limit)),
-            _ => (Some(0), None),
-        };
         if let Some(limit) = limit {
             sql.push(" LIMIT ");
             sql.push_param(Param::Int(i64::try_from(limit).unwrap_or(i64::MAX)));
@@ -1193,7 +1243,14 @@ impl Store for SqlStore {
             sql.push(" OFFSET ");
             sql.push_param(Param::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
         }
-        let rows = self.pool.fetch(&sql, read_row).await.map_err(backend)?;
+        let rows = if derives {
+            self.pool.fetch(&sql, read_row_with_groups).await
+        } else {
+            self.pool
+                .fetch(&sql, |r| Ok((read_row(r)?, String::new())))
+                .await
+        }
+        .map_err(backend)?;
         // A page that ends before its limit tells the total without counting.
         let total = match (offset, limit) {
             (Some(offset), None) => offset + rows.len(),
@@ -1204,7 +1261,7 @@ impl Store for SqlStore {
             }
             _ => self.count(ctx, &compiler, query).await?,
         };
-        let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+        let ids: Vec<String> = rows.iter().map(|(row, _)| row.id.clone()).collect();
         let mut members = if view.has_members() && query.members && !ids.is_empty() {
             let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
             self.members_of(ctx, view, &ids).await?
@@ -1213,9 +1270,14 @@ impl Store for SqlStore {
         };
         let resources = rows
             .into_iter()
-            .map(|row| {
+            .map(|(row, groups)| {
                 let list = members.remove(&row.id).unwrap_or_default();
-                to_record(row, list)
+                let record = to_record(row, list)?;
+                if derives {
+                    with_groups(record, &groups)
+                } else {
+                    Ok(record)
+                }
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(QueryPage::new(resources, total))

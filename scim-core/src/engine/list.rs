@@ -405,12 +405,12 @@ impl ScimEngine {
                 || sort.is_some_and(|s| s.path().name == "groups"));
         let mut groups: HashMap<String, Vec<Membership>> = HashMap::new();
         if derive {
-            let ids: Vec<&str> = candidates.iter().map(StoredResource::id).collect();
+            let records: Vec<&StoredResource> = candidates.iter().collect();
             let found = self
-                .groups_of(ctx, view, &ids, &Projection::default_for(view), "query")
+                .groups_of(ctx, view, &records, &Projection::default_for(view), "query")
                 .await?;
-            for (id, list) in ids.iter().zip(found) {
-                groups.insert((*id).to_owned(), list);
+            for (record, list) in records.iter().zip(found) {
+                groups.insert(record.id().to_owned(), list);
             }
         }
         let page = select(view, candidates, rest.as_ref(), sort, page, |r| {
@@ -499,8 +499,10 @@ impl ScimEngine {
                 next_cursor = Some(scope.encode(&Position::new(last.id(), sort_value)));
             }
         }
-        let ids: Vec<&str> = result.resources.iter().map(StoredResource::id).collect();
-        let groups = self.groups_of(ctx, view, &ids, &projection, "list").await?;
+        let records: Vec<&StoredResource> = result.resources.iter().collect();
+        let groups = self
+            .groups_of(ctx, view, &records, &projection, "list")
+            .await?;
         let renderer = Renderer::new(self, ctx, view, &projection)?;
         let size = result
             .resources
@@ -532,7 +534,7 @@ impl ScimEngine {
                 .groups_of(
                     ctx,
                     view,
-                    &[resource.id()],
+                    &[resource],
                     &Projection::default_for(view),
                     "list",
                 )
@@ -590,9 +592,9 @@ impl ScimEngine {
             total += result.total;
             need = need.saturating_sub(result.resources.len());
             skip = skip.saturating_sub(result.total);
-            let ids: Vec<&str> = result.resources.iter().map(StoredResource::id).collect();
+            let records: Vec<&StoredResource> = result.resources.iter().collect();
             let groups = self
-                .groups_of(ctx, view, &ids, &projection, "search")
+                .groups_of(ctx, view, &records, &projection, "search")
                 .await?;
             let renderer = Renderer::new(self, ctx, view, &projection)?;
             for (resource, groups) in result.resources.iter().zip(&groups) {

@@ -237,32 +237,47 @@ impl ScimEngine {
             .find(|v| v.has_members())
     }
 
-    /// The derived `groups` of each of `ids` (RFC 7643 §4.1.2), sorted by Group id; empty
-    /// lists when `view` derives none or the projection leaves `groups` out.
+    /// The derived `groups` of each record (RFC 7643 §4.1.2), sorted by Group id; empty
+    /// lists when `view` derives none or the projection leaves `groups` out. Groups a store
+    /// attached to a record are used as they are; the others come from one
+    /// [`Store::memberships`](crate::Store::memberships) call.
     pub(crate) async fn groups_of(
         &self,
         ctx: &RequestContext,
         view: &ResourceTypeView,
-        ids: &[&str],
+        records: &[&StoredResource],
         projection: &Projection,
         operation: &'static str,
     ) -> Result<Vec<Vec<Membership>>, ScimError> {
-        if !view.derives_groups() || !projection.emits("groups") || ids.is_empty() {
-            return Ok(vec![Vec::new(); ids.len()]);
+        if !view.derives_groups() || !projection.emits("groups") || records.is_empty() {
+            return Ok(vec![Vec::new(); records.len()]);
         }
-        let mut out = vec![Vec::new(); ids.len()];
+        let mut out: Vec<Vec<Membership>> = records
+            .iter()
+            .map(|r| r.groups().map(<[Membership]>::to_vec).unwrap_or_default())
+            .collect();
         let Some(groups) = self.group_type() else {
-            return Ok(out);
+            return Ok(vec![Vec::new(); records.len()]);
         };
-        let found = self
-            .inner
-            .store
-            .memberships(ctx, groups, ids)
-            .await
-            .map_err(|err| self.store_failure(ctx, operation, view, None, err))?;
-        for membership in found {
-            if let Some(i) = ids.iter().position(|id| *id == membership.member) {
-                out[i].push(membership);
+        let missing: Vec<&str> = records
+            .iter()
+            .filter(|r| r.groups().is_none())
+            .map(|r| r.id())
+            .collect();
+        if !missing.is_empty() {
+            let found = self
+                .inner
+                .store
+                .memberships(ctx, groups, &missing)
+                .await
+                .map_err(|err| self.store_failure(ctx, operation, view, None, err))?;
+            for membership in found {
+                if let Some(i) = records
+                    .iter()
+                    .position(|r| r.groups().is_none() && r.id() == membership.member)
+                {
+                    out[i].push(membership);
+                }
             }
         }
         for list in &mut out {
@@ -282,7 +297,7 @@ impl ScimEngine {
         operation: &'static str,
     ) -> Result<Vec<u8>, ScimError> {
         let groups = self
-            .groups_of(ctx, view, &[record.id()], projection, operation)
+            .groups_of(ctx, view, &[record], projection, operation)
             .await?;
         let derived = Derived {
             groups: groups.first().map(Vec::as_slice),
@@ -394,7 +409,8 @@ impl ScimEngine {
             replacement.check_replace(&existing, view)?;
             let new = replacement.clone().keep_server_owned(&existing, view);
             self.reserved(view, &new)?;
-            let record = to_record(view, new, id.to_owned(), current.meta().changed_at(ctx.now))?;
+            let record = to_record(view, new, id.to_owned(), current.meta().changed_at(ctx.now))?
+                .with_groups_of(&current);
             if same_content(&record, &current)? {
                 return self
                     .written(ctx, view, &current, &projection, pending, "replace")
@@ -514,7 +530,8 @@ impl ScimEngine {
                 resource,
                 id.to_owned(),
                 current.meta().changed_at(ctx.now),
-            )?;
+            )?
+            .with_groups_of(&current);
             if same_content(&record, &current)? {
                 return self
                     .written(ctx, view, &current, &projection, pending, "patch")

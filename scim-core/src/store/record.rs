@@ -301,10 +301,13 @@ pub struct StoredResource {
     meta: ResourceMeta,
     attributes: Attributes,
     members: Vec<Member>,
+    /// The memberships a store read with the record (see [`StoredResource::with_groups`]).
+    groups: Option<Vec<Membership>>,
 }
 
 impl PartialEq for StoredResource {
-    /// Equal when `id`, meta, members and the attributes (as JSON values) are equal.
+    /// Equal when `id`, meta, members and the attributes (as JSON values) are equal
+    /// (attached [`groups`](StoredResource::groups) are derived data and not compared).
     fn eq(&self, other: &Self) -> bool {
         if self.id != other.id || self.meta != other.meta || self.members != other.members {
             return false;
@@ -354,6 +357,7 @@ impl StoredResource {
             meta,
             attributes: Attributes::Text(text),
             members,
+            groups: None,
         })
     }
 
@@ -370,7 +374,34 @@ impl StoredResource {
             meta,
             attributes: Attributes::Map(Arc::new(attributes)),
             members,
+            groups: None,
         }
+    }
+
+    /// Attaches the resource's derived `groups` (RFC 7643 §4.1.2) as the store read them
+    /// with the record, in one statement: exactly what [`Store::memberships`] answers for
+    /// this id in the Group type, in any order. The engine then renders them without
+    /// asking [`Store::memberships`]. Only for resource types that
+    /// [derive groups](crate::schema::ResourceTypeView::derives_groups); a store that
+    /// attaches nothing loses nothing but a query.
+    ///
+    /// [`Store::memberships`]: super::Store::memberships
+    #[must_use]
+    pub fn with_groups(mut self, groups: Vec<Membership>) -> Self {
+        self.groups = Some(groups);
+        self
+    }
+
+    /// The memberships attached by [`with_groups`](Self::with_groups), if any.
+    pub fn groups(&self) -> Option<&[Membership]> {
+        self.groups.as_deref()
+    }
+
+    /// Keeps the groups `other` carried (the engine's own writes of a User do not change
+    /// its memberships).
+    pub(crate) fn with_groups_of(mut self, other: &StoredResource) -> Self {
+        self.groups.clone_from(&other.groups);
+        self
     }
 
     /// Drops the members (for answers that leave them out).
@@ -391,6 +422,7 @@ impl StoredResource {
             meta,
             attributes: Attributes::Both(Arc::from(text), Arc::new(attributes)),
             members,
+            groups: None,
         })
     }
 
