@@ -1355,6 +1355,47 @@ fn comparison_facts(view: &ResourceTypeView, path: &AttrPath) -> AttrFacts {
     }
 }
 
+/// [`fold_document`] of an attribute object, written straight to compact JSON text (the
+/// same text as `fold_document(…).to_string()`, without building the folded tree).
+pub fn fold_document_text(attributes: &Map<String, Value>) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::String(s) => write_str(fold_case(s), out),
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(item, out);
+                }
+                out.push(']');
+            }
+            Value::Object(map) => write_object(map, out),
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+    fn write_object(map: &Map<String, Value>, out: &mut String) {
+        out.push('{');
+        for (i, (key, value)) in map.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_str(key.clone(), out);
+            out.push(':');
+            write(value, out);
+        }
+        out.push('}');
+    }
+    fn write_str(s: String, out: &mut String) {
+        // serde_json's own escaping, so the text is exactly what it would print.
+        out.push_str(&Value::String(s).to_string());
+    }
+    let mut out = String::with_capacity(256);
+    write_object(attributes, &mut out);
+    out
+}
+
 /// A JSON document with every string (not the keys) folded with [`fold_case`]: the store
 /// keeps it beside the document, for case-insensitive comparisons and sorts.
 pub fn fold_document(value: &Value) -> Value {
@@ -1369,5 +1410,32 @@ pub fn fold_document(value: &Value) -> Value {
             Value::Object(out)
         }
         other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod fold_tests {
+    use super::{fold_document, fold_document_text};
+    use serde_json::{Value, json};
+
+    /// The direct writer prints exactly what the folded tree prints.
+    #[test]
+    fn folded_text_equals_the_folded_tree_printed() {
+        let documents = [
+            json!({}),
+            json!({"userName": "BJensen", "active": true, "n": 1.5, "x": null, "big": 12345678901234_i64}),
+            json!({"name": {"givenName": "ÉLODIE", "familyName": "ΟΔΟΣ"}, "emails": [{"value": "A@B.c", "primary": true}, {"value": "q\"uote\\ \u{1}"}]}),
+            json!({"urn:x:Ext": {"Key": ["A", "b", ["C", {"D": "E"}]]}, "tab": "a\tb\nc", "emoji": "😀X"}),
+        ];
+        for document in documents {
+            let Value::Object(map) = &document else {
+                unreachable!()
+            };
+            assert_eq!(
+                fold_document_text(map),
+                fold_document(&document).to_string(),
+                "{document}"
+            );
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::compile::{
     Column, ColumnType, Dialect, FilterCompiler, Mapping, MembersTable, Param, RowKeys, SqlBuilder,
-    fold_document,
+    fold_document_text,
 };
 use crate::db::{Pool, RowRead, Tx, retryable};
 use async_trait::async_trait;
@@ -631,7 +631,7 @@ impl SqlStore {
     ) -> Result<(String, String, Typed, Option<String>), StoreError> {
         let body = resource.attributes_json().into_owned();
         let attributes = resource.attributes()?;
-        let folded = fold_document(&Value::Object(attributes.clone().into_owned())).to_string();
+        let folded = fold_document_text(&attributes);
         let unique_key = unique.first().and_then(|u| u.key(&attributes));
         Ok((body, folded, Typed::of(view, &attributes), unique_key))
     }

@@ -132,7 +132,10 @@ impl StoreError {
 ///   may keep them in a table of their own). `memberships` answers, for member ids, every
 ///   direct membership in the Groups of a resource type, with each Group's current
 ///   `displayName`; the engine derives a User's read-only `groups` (RFC 7643 §4.1.2) from
-///   it. Stores never store `groups`.
+///   it. Stores never store `groups`. A store that can read them in the same statement as
+///   the record may attach them to what `get` and `query` return
+///   ([`StoredResource::with_groups`]); the engine then skips `memberships` for those
+///   records.
 /// * **Delete cascades** (RFC 7644 §3.6). Deleting any resource removes it from the members
 ///   of every Group of the tenant (each such Group gets the next version and `lastModified`
 ///   = `ctx.now`) and deletes its own members, atomically with the delete.

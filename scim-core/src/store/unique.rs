@@ -16,6 +16,10 @@ use serde_json::{Map, Value};
 /// assert_eq!(scim_core::store::fold_case("ÉLODIE"), "élodie");
 /// ```
 pub fn fold_case(s: &str) -> String {
+    // The common case, and the same answer: ASCII letters lower-case to ASCII letters.
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     s.chars().flat_map(char::to_lowercase).collect()
 }
 
