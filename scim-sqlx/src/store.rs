@@ -91,13 +91,15 @@ pub struct SqlStore {
     group_type: String,
     /// The filter compiler of each resource type, built on first use (the mapping depends on
     /// the type's schema and the store's settings only).
-    compilers: Arc<RwLock<HashMap<CompilerKey, Arc<FilterCompiler>>>>,
+    compilers: Arc<RwLock<Compilers>>,
 }
 
-/// What a resource type's compiler depends on: its name and schema facts.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct CompilerKey {
-    resource_type: String,
+/// Cached compilers: by the address of the registry's view, with the type's name.
+type Compilers = HashMap<usize, (String, Arc<FilterCompiler>)>;
+
+/// The schema facts a compiler's mapping depends on.
+#[derive(Debug, Clone, Copy)]
+struct MappingFacts {
     typed: [bool; 4],
     user_name_is_unique_key: bool,
 }
@@ -411,30 +413,44 @@ impl SqlStore {
     /// The compiler of filters over this store's schema for `view`.
     /// The filter compiler for a resource type (cached).
     fn compiler(&self, view: &ResourceTypeView) -> Arc<FilterCompiler> {
-        let key = CompilerKey {
-            resource_type: view.resource_type.name.clone(),
-            typed: typed_columns(view),
-            user_name_is_unique_key: unique_attributes(view)
-                .first()
-                .is_some_and(|u| u.uri.is_none() && u.name == "userName" && !u.case_exact),
-        };
-        if let Some(compiler) = self
+        // Keyed by the address of the registry's view (views stay put while their registry
+        // lives; a store normally serves one registry) and checked by name, so another
+        // registry's type gets its own compiler.
+        let key = std::ptr::from_ref(view) as usize;
+        if let Some((name, compiler)) = self
             .compilers
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&key)
         {
-            return Arc::clone(compiler);
+            if *name == view.resource_type.name {
+                return Arc::clone(compiler);
+            }
         }
-        let compiler = Arc::new(self.build_compiler(&key));
-        self.compilers
+        let facts = MappingFacts {
+            typed: typed_columns(view),
+            user_name_is_unique_key: unique_attributes(view)
+                .first()
+                .is_some_and(|u| u.uri.is_none() && u.name == "userName" && !u.case_exact),
+        };
+        let compiler = Arc::new(self.build_compiler(facts));
+        let mut compilers = self
+            .compilers
             .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, Arc::clone(&compiler));
+            .unwrap_or_else(PoisonError::into_inner);
+        // Bounded, should registries come and go (tests build one per case).
+        if compilers.len() >= 64 {
+            compilers.clear();
+        }
+        compilers.insert(
+            key,
+            (view.resource_type.name.clone(), Arc::clone(&compiler)),
+        );
+        drop(compilers);
         compiler
     }
 
-    fn build_compiler(&self, key: &CompilerKey) -> FilterCompiler {
+    fn build_compiler(&self, key: MappingFacts) -> FilterCompiler {
         let dialect = self.dialect();
         let [user_name, external_id, display_name, active] = key.typed;
         let mut mapping = Mapping::new("r").column(AttrPath::new("id"), Column::text("r.id"));
