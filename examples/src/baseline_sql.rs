@@ -31,10 +31,61 @@ enum Db {
 
 /// The SQL baseline's state.
 pub struct SqlApp {
-    expected_auth: String,
-    base: String,
+    stamper: Stamper,
     db: Db,
+}
+
+/// What both baselines do around their storage: check the bearer token, and add `id`,
+/// `schemas` and `meta` (with a counter version) as the SCIM server renders them.
+pub struct Stamper {
+    expected_auth: String,
+    /// The SCIM base URL (for `meta.location`).
+    pub base: String,
     version: AtomicU64,
+}
+
+impl Stamper {
+    /// For bearer `token` and base URL `base`.
+    pub fn new(token: &str, base: String) -> Self {
+        Self {
+            expected_auth: format!("Bearer {token}"),
+            base,
+            version: AtomicU64::new(1),
+        }
+    }
+
+    pub fn authorized(&self, headers: &HeaderMap) -> bool {
+        headers
+            .get(header::AUTHORIZATION)
+            .is_some_and(|v| v.as_bytes() == self.expected_auth.as_bytes())
+    }
+
+    pub fn next_version(&self) -> String {
+        format!(
+            "W/\"{:032x}\"",
+            self.version.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    pub fn stamp(&self, user: &mut Value, id: &str, now: &str) {
+        if let Value::Object(map) = user {
+            map.insert("id".into(), Value::String(id.to_owned()));
+            map.insert(
+                "schemas".into(),
+                json!(["urn:ietf:params:scim:schemas:core:2.0:User"]),
+            );
+            map.insert(
+                "meta".into(),
+                json!({
+                    "resourceType": "User",
+                    "created": now,
+                    "lastModified": now,
+                    "location": format!("{}/Users/{id}", self.base),
+                    "version": self.next_version(),
+                }),
+            );
+        }
+    }
 }
 
 type Shared = Arc<SqlApp>;
@@ -109,16 +160,14 @@ impl SqlApp {
             Db::Sqlite(pool)
         };
         let app = Arc::new(Self {
-            expected_auth: format!("Bearer {token}"),
-            base,
+            stamper: Stamper::new(token, base),
             db,
-            version: AtomicU64::new(1),
         });
         let now = super::now();
         let stamped: Vec<(String, String, String)> = (0..preload)
             .map(|i| {
                 let (id, mut user) = user(i);
-                app.stamp(&mut user, &id, &now);
+                app.stamper.stamp(&mut user, &id, &now);
                 let name = user["userName"].as_str().unwrap_or_default().to_lowercase();
                 (id, name, user.to_string())
             })
@@ -149,39 +198,6 @@ impl SqlApp {
             }
         }
         Ok(app)
-    }
-
-    fn authorized(&self, headers: &HeaderMap) -> bool {
-        headers
-            .get(header::AUTHORIZATION)
-            .is_some_and(|v| v.as_bytes() == self.expected_auth.as_bytes())
-    }
-
-    fn next_version(&self) -> String {
-        format!(
-            "W/\"{:032x}\"",
-            self.version.fetch_add(1, Ordering::Relaxed)
-        )
-    }
-
-    fn stamp(&self, user: &mut Value, id: &str, now: &str) {
-        if let Value::Object(map) = user {
-            map.insert("id".into(), Value::String(id.to_owned()));
-            map.insert(
-                "schemas".into(),
-                json!(["urn:ietf:params:scim:schemas:core:2.0:User"]),
-            );
-            map.insert(
-                "meta".into(),
-                json!({
-                    "resourceType": "User",
-                    "created": now,
-                    "lastModified": now,
-                    "location": format!("{}/Users/{id}", self.base),
-                    "version": self.next_version(),
-                }),
-            );
-        }
     }
 }
 
@@ -226,7 +242,7 @@ async fn get_one(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if !app.authorized(&headers) {
+    if !app.stamper.authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let rows = run!(
@@ -252,7 +268,7 @@ async fn list(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if !app.authorized(&headers) {
+    if !app.stamper.authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let mut filter = None;
@@ -321,7 +337,7 @@ async fn patch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !app.authorized(&headers) {
+    if !app.stamper.authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
@@ -339,7 +355,7 @@ async fn patch(
     ) else {
         return StatusCode::BAD_REQUEST.into_response();
     };
-    let (version, now, value) = (app.next_version(), super::now(), value.to_string());
+    let (version, now, value) = (app.stamper.next_version(), super::now(), value.to_string());
     let rows = match &app.db {
         Db::Sqlite(pool) => sqlx::query(
             "UPDATE baseline_users SET body = json_set(body, ?2, json(?3), '$.meta.version', ?4, '$.meta.lastModified', ?5) WHERE id = ?1 RETURNING body",
@@ -374,7 +390,7 @@ async fn patch(
 }
 
 async fn create(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    if !app.authorized(&headers) {
+    if !app.stamper.authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let Ok(mut user) = serde_json::from_slice::<Value>(&body) else {
@@ -385,7 +401,7 @@ async fn create(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> R
     };
     let key = name.to_lowercase();
     let id = uuid::Uuid::new_v4().to_string();
-    app.stamp(&mut user, &id, &super::now());
+    app.stamper.stamp(&mut user, &id, &super::now());
     let text = user.to_string();
     let result = run!(
         &app.db,
@@ -399,7 +415,8 @@ async fn create(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> R
     match result {
         Ok(_) => {
             let mut response = json_response(StatusCode::CREATED, text);
-            if let Ok(location) = HeaderValue::from_str(&format!("{}/Users/{id}", app.base)) {
+            if let Ok(location) = HeaderValue::from_str(&format!("{}/Users/{id}", app.stamper.base))
+            {
                 response.headers_mut().insert(header::LOCATION, location);
             }
             response

@@ -256,6 +256,23 @@ fn read_row_with_groups(row: &dyn RowRead) -> Result<(Row, String), sqlx::Error>
     Ok((read_row(row)?, row.text(5)?))
 }
 
+/// A resource row read without its groups.
+fn read_row_alone(row: &dyn RowRead) -> Result<(Row, String), sqlx::Error> {
+    Ok((read_row(row)?, String::new()))
+}
+
+/// Reads a row and its groups' JSON (empty when not selected).
+type RowReader = fn(&dyn RowRead) -> Result<(Row, String), sqlx::Error>;
+
+/// How to read the rows of a statement that selects groups (`with_groups`) or not.
+fn row_reader(with_groups: bool) -> RowReader {
+    if with_groups {
+        read_row_with_groups
+    } else {
+        read_row_alone
+    }
+}
+
 /// Attaches the `[[group id, display name], …]` JSON of [`SqlStore::groups_column`].
 fn with_groups(record: StoredResource, groups: &str) -> Result<StoredResource, StoreError> {
     let pairs: Vec<(String, Option<String>)> =
@@ -791,42 +808,46 @@ impl SqlStore {
         self.push_key(&mut sql, ctx, view, resource.id());
         sql.push(" AND version = ");
         sql.push_param(version_param(expected));
+        // One statement, committed on its own, when nothing else is written: the common
+        // PATCH or PUT of a User.
         let single = unique.len() <= 1 && !view.has_members();
-        if single {
-            // One statement, committed on its own: the common PATCH or PUT of a User.
-            let updated = match self.pool.execute(&sql).await {
-                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                    return Err(Self::first_taken(&unique, resource));
-                }
-                other => other?,
-            };
-            if updated == 0 {
-                let mut read = self.sql();
-                read.push("SELECT version FROM scim_resources");
-                self.push_key(&mut read, ctx, view, resource.id());
-                let exists = !self.pool.fetch(&read, |_| Ok(())).await?.is_empty();
-                return Err(Failure::Store(if exists {
-                    StoreError::VersionMismatch
-                } else {
-                    StoreError::NotFound(resource.id().to_owned())
-                }));
-            }
-            return Ok(());
-        }
-        let mut tx = self.pool.begin().await?;
-        let updated = match tx.execute(&sql).await {
+        let mut tx = if single {
+            None
+        } else {
+            Some(self.pool.begin().await?)
+        };
+        let updated = match &mut tx {
+            Some(tx) => tx.execute(&sql).await,
+            None => self.pool.execute(&sql).await,
+        };
+        let updated = match updated {
             Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
                 return Err(Self::first_taken(&unique, resource));
             }
             other => other?,
         };
         if updated == 0 {
-            let exists = self.version_in(&mut tx, ctx, view, resource.id()).await?;
-            return Err(Failure::Store(match exists {
-                Some(_) => StoreError::VersionMismatch,
-                None => StoreError::NotFound(resource.id().to_owned()),
+            let exists = match &mut tx {
+                Some(tx) => self
+                    .version_in(tx, ctx, view, resource.id())
+                    .await?
+                    .is_some(),
+                None => {
+                    let mut read = self.sql();
+                    read.push("SELECT version FROM scim_resources");
+                    self.push_key(&mut read, ctx, view, resource.id());
+                    !self.pool.fetch(&read, |_| Ok(())).await?.is_empty()
+                }
+            };
+            return Err(Failure::Store(if exists {
+                StoreError::VersionMismatch
+            } else {
+                StoreError::NotFound(resource.id().to_owned())
             }));
         }
+        let Some(mut tx) = tx else {
+            return Ok(());
+        };
         if unique.len() > 1 {
             let mut sql = self.sql();
             sql.push("DELETE FROM scim_unique WHERE tenant = ");
@@ -1155,13 +1176,7 @@ impl Store for SqlStore {
         }
         sql.push(" FROM scim_resources r");
         self.push_key(&mut sql, ctx, view, id);
-        let found = if derives {
-            self.pool.fetch(&sql, read_row_with_groups).await
-        } else {
-            self.pool
-                .fetch(&sql, |r| Ok((read_row(r)?, String::new())))
-                .await
-        };
+        let found = self.pool.fetch(&sql, row_reader(derives)).await;
         let Some((row, groups)) = found.map_err(backend)?.into_iter().next() else {
             return Ok(None);
         };
@@ -1259,14 +1274,11 @@ impl Store for SqlStore {
             sql.push(" OFFSET ");
             sql.push_param(Param::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
         }
-        let rows = if derives {
-            self.pool.fetch(&sql, read_row_with_groups).await
-        } else {
-            self.pool
-                .fetch(&sql, |r| Ok((read_row(r)?, String::new())))
-                .await
-        }
-        .map_err(backend)?;
+        let rows = self
+            .pool
+            .fetch(&sql, row_reader(derives))
+            .await
+            .map_err(backend)?;
         // A page that ends before its limit tells the total without counting.
         let total = match (offset, limit) {
             (Some(offset), None) => offset + rows.len(),

@@ -19,10 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use clap::Parser;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 #[path = "../baseline_sql.rs"]
@@ -61,10 +60,8 @@ struct Users {
 }
 
 struct App {
-    expected_auth: String,
-    base: String,
+    stamper: baseline_sql::Stamper,
     users: RwLock<Users>,
-    version: AtomicU64,
 }
 
 type Shared = Arc<App>;
@@ -103,10 +100,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let app = Arc::new(App {
-        expected_auth: format!("Bearer {}", options.token),
-        base,
+        stamper: baseline_sql::Stamper::new(&options.token, base),
         users: RwLock::new(Users::default()),
-        version: AtomicU64::new(1),
     });
     {
         let now = now();
@@ -114,7 +109,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         for i in 0..options.preload {
             let mut user = bench_users::user_attributes(i);
             let id = bench_users::user_id(i);
-            app.stamp(&mut user, &id, &now);
+            app.stamper.stamp(&mut user, &id, &now);
             insert(&mut users, id, user);
         }
     }
@@ -138,43 +133,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-impl App {
-    fn authorized(&self, headers: &HeaderMap) -> bool {
-        headers
-            .get(header::AUTHORIZATION)
-            .is_some_and(|v| v.as_bytes() == self.expected_auth.as_bytes())
-    }
-
-    /// A new `meta.version`, as long as the SCIM server's (32 hex digits), from a counter.
-    fn next_version(&self) -> String {
-        format!(
-            "W/\"{:032x}\"",
-            self.version.fetch_add(1, Ordering::Relaxed)
-        )
-    }
-
-    /// Adds `id`, `schemas` and `meta` as the SCIM server stores them.
-    fn stamp(&self, user: &mut Value, id: &str, now: &str) {
-        if let Value::Object(map) = user {
-            map.insert("id".into(), Value::String(id.to_owned()));
-            map.insert(
-                "schemas".into(),
-                json!(["urn:ietf:params:scim:schemas:core:2.0:User"]),
-            );
-            map.insert(
-                "meta".into(),
-                json!({
-                    "resourceType": "User",
-                    "created": now,
-                    "lastModified": now,
-                    "location": format!("{}/Users/{id}", self.base),
-                    "version": self.next_version(),
-                }),
-            );
-        }
-    }
 }
 
 fn insert(users: &mut Users, id: String, user: Value) {
@@ -218,7 +176,7 @@ async fn get_one(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if !app.authorized(&headers) {
+    if !app.stamper.authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let users = app.users.read().unwrap_or_else(PoisonError::into_inner);
@@ -234,7 +192,7 @@ async fn list(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if !app.authorized(&headers) {
+    if !app.stamper.authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let mut filter = None;
@@ -284,7 +242,7 @@ async fn patch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !app.authorized(&headers) {
+    if !app.stamper.authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
@@ -293,7 +251,7 @@ async fn patch(
     let Some(operations) = request.get("Operations").and_then(Value::as_array) else {
         return StatusCode::BAD_REQUEST.into_response();
     };
-    let version = app.next_version();
+    let version = app.stamper.next_version();
     let now = now();
     let mut users = app.users.write().unwrap_or_else(PoisonError::into_inner);
     let Some(Value::Object(user)) = users.by_id.get_mut(&id) else {
@@ -315,7 +273,7 @@ async fn patch(
 }
 
 async fn create(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    if !app.authorized(&headers) {
+    if !app.stamper.authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let Ok(mut user) = serde_json::from_slice::<Value>(&body) else {
@@ -326,8 +284,8 @@ async fn create(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> R
     };
     let key = name.to_lowercase();
     let id = uuid::Uuid::new_v4().to_string();
-    app.stamp(&mut user, &id, &now());
-    let location = format!("{}/Users/{id}", app.base);
+    app.stamper.stamp(&mut user, &id, &now());
+    let location = format!("{}/Users/{id}", app.stamper.base);
     let body = serde_json::to_vec(&user);
     let mut users = app.users.write().unwrap_or_else(PoisonError::into_inner);
     if users.by_name.contains_key(&key) {

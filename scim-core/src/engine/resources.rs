@@ -252,13 +252,13 @@ impl ScimEngine {
         if !view.derives_groups() || !projection.emits("groups") || records.is_empty() {
             return Ok(vec![Vec::new(); records.len()]);
         }
+        let Some(groups) = self.group_type() else {
+            return Ok(vec![Vec::new(); records.len()]);
+        };
         let mut out: Vec<Vec<Membership>> = records
             .iter()
             .map(|r| r.groups().map(<[Membership]>::to_vec).unwrap_or_default())
             .collect();
-        let Some(groups) = self.group_type() else {
-            return Ok(vec![Vec::new(); records.len()]);
-        };
         let missing: Vec<&str> = records
             .iter()
             .filter(|r| r.groups().is_none())
