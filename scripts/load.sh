@@ -84,7 +84,7 @@ fi
 if [ "$BUILD" = 1 ]; then
   cargo build --release -p scim-examples --bin load-server --bin baseline-server --bin axum-server >&2
 fi
-BIN="$ROOT/target/release"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 
 # Where each server keeps its data.
 case "$DATABASE" in
