@@ -50,6 +50,11 @@
 //!   member_type, display, position)` with an index on `(tenant, member)`: adding one member
 //!   to a 100 000-member group is one insert, and a User's derived `groups` (RFC 7643 §4.1.2)
 //!   is one indexed lookup.
+//! * `scim_counts`: how many resources each tenant holds of each type, kept by triggers on
+//!   `scim_resources` in the transaction that inserts or deletes, so the `totalResults` of an
+//!   unfiltered list (RFC 7644 §3.4.2) is one lookup instead of a count over the tenant's
+//!   rows (on PostgreSQL a sum over 32 shards, one per connection, so concurrent creates do
+//!   not queue on one row). A filtered list still counts its matches.
 //!
 //! On PostgreSQL, text that is ordered uses `COLLATE "C"`, the code-point order of Rust, so
 //! sorts and cursors agree with the engine whatever the database's locale.
@@ -60,7 +65,8 @@
 //! exactly one tenant (`tenant = ? AND (<filter>)`), so the schema distributes by tenant on a
 //! distributed PostgreSQL such as Citus without change:
 //! `SELECT create_distributed_table('scim_resources', 'tenant')`, and the same for
-//! `scim_unique` and `scim_members` (co-located on `tenant`).
+//! `scim_unique`, `scim_members` and `scim_counts` (co-located on `tenant`; Citus runs the
+//! counting trigger on co-located shards with `citus.enable_unsafe_triggers`).
 //!
 //! ## Queries
 //!

@@ -1239,10 +1239,16 @@ impl Store for SqlStore {
         // A page to answer carries its rows' derived groups (candidates for the engine's
         // own filtering do not: it asks for groups only when a condition names them).
         let derives = view.derives_groups() && limit.is_some();
+        // An unfiltered page reads its total from `scim_counts` in the same statement.
+        let counted = query.filter.is_none() && limit.is_some();
         let mut sql = self.sql();
         sql.push(&format!("SELECT {COLUMNS}"));
         if derives {
             self.push_groups_column(&mut sql);
+        }
+        if counted {
+            sql.push(", ");
+            self.push_stored_count(&mut sql, ctx, view);
         }
         sql.push(" FROM scim_resources r");
         // WHERE: the tenant and type, then the filter in parentheses.
@@ -1274,15 +1280,27 @@ impl Store for SqlStore {
             sql.push(" OFFSET ");
             sql.push_param(Param::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
         }
+        let read = row_reader(derives);
+        let count_column = if derives { 6 } else { 5 };
         let rows = self
             .pool
-            .fetch(&sql, row_reader(derives))
+            .fetch(&sql, |r| {
+                let stored_count = if counted {
+                    Some(r.int(count_column)?)
+                } else {
+                    None
+                };
+                Ok((read(r)?, stored_count))
+            })
             .await
             .map_err(backend)?;
+        let stored_count = rows.first().and_then(|(_, n)| *n);
+        let rows: Vec<_> = rows.into_iter().map(|(row, _)| row).collect();
         // A page that ends before its limit tells the total without counting.
-        let total = match (offset, limit) {
-            (Some(offset), None) => offset + rows.len(),
-            (Some(offset), Some(limit))
+        let total = match (stored_count, offset, limit) {
+            (Some(n), _, _) => usize::try_from(n).unwrap_or(0),
+            (None, Some(offset), None) => offset + rows.len(),
+            (None, Some(offset), Some(limit))
                 if rows.len() < limit && (offset == 0 || !rows.is_empty()) =>
             {
                 offset + rows.len()
@@ -1389,6 +1407,21 @@ impl SqlStore {
         Ok(())
     }
 
+    /// The tenant's number of resources of `view`'s type as the insert and delete triggers
+    /// keep it in `scim_counts` (a sum over its shards on PostgreSQL), as a scalar subquery.
+    fn push_stored_count(
+        &self,
+        sql: &mut SqlBuilder,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+    ) {
+        sql.push("(SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM scim_counts WHERE tenant = ");
+        sql.push_param(Param::Text(ctx.tenant().to_owned()));
+        sql.push(" AND resource_type = ");
+        sql.push_param(Param::Text(view.resource_type.name.clone()));
+        sql.push(")");
+    }
+
     /// How many resources match the query's filter.
     async fn count(
         &self,
@@ -1397,8 +1430,13 @@ impl SqlStore {
         query: &Query<'_>,
     ) -> Result<usize, StoreError> {
         let mut sql = self.sql();
-        sql.push("SELECT COUNT(*) FROM scim_resources r");
-        self.push_where(&mut sql, ctx, compiler, query)?;
+        if query.filter.is_none() {
+            sql.push("SELECT ");
+            self.push_stored_count(&mut sql, ctx, query.view);
+        } else {
+            sql.push("SELECT COUNT(*) FROM scim_resources r");
+            self.push_where(&mut sql, ctx, compiler, query)?;
+        }
         let n = self
             .pool
             .fetch(&sql, |r| r.int(0))

@@ -363,6 +363,150 @@ pub(super) async fn uniqueness_holds_under_concurrency<S: Store>(
     Ok(None)
 }
 
+/// The total of a full first page, which a store cannot learn from the page's length.
+async fn total<S: Store>(
+    store: &S,
+    ctx: &RequestContext,
+    view: &ResourceTypeView,
+) -> Result<usize, String> {
+    let page = store
+        .query(
+            ctx,
+            &Query::new(
+                view,
+                Page::Offset {
+                    offset: 0,
+                    limit: 1,
+                },
+            ),
+        )
+        .await
+        .ctx("query a page of one")?;
+    Ok(page.total)
+}
+
+/// An unfiltered total (RFC 7644 §3.4.2 `totalResults`) follows concurrent creates and
+/// deletes through many connections, per tenant and resource type, and is not moved by a
+/// create or delete that fails.
+pub(super) async fn totals_follow_creates_and_deletes<S: Store>(
+    store: Arc<S>,
+    fx: &Fixture,
+) -> Outcome {
+    const TASKS: usize = 16;
+    let users = fx.users();
+    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
+    let mut handles = Vec::with_capacity(TASKS);
+    for i in 0..TASKS {
+        let user = fx.user(&format!("counted{i:02}"))?;
+        let (store, barrier) = (Arc::clone(&store), Arc::clone(&barrier));
+        let (ctx, view) = (fx.a.clone(), users.clone());
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            store.create(&ctx, &view, &user).await.map(|()| user)
+        }));
+    }
+    let mut created = Vec::with_capacity(TASKS);
+    for handle in handles {
+        match handle.await {
+            Ok(Ok(user)) => created.push(user),
+            Ok(Err(err)) => return Err(format!("concurrent create: {err}")),
+            Err(join) => return Err(format!("concurrent create task failed: {join}")),
+        }
+    }
+    ensure_eq!(
+        total(&*store, &fx.a, users).await?,
+        TASKS,
+        "total after {TASKS} creates"
+    );
+    ensure_eq!(
+        total(&*store, &fx.b, users).await?,
+        0,
+        "the other tenant's total"
+    );
+    store
+        .create(&fx.b, users, &fx.user("counted00")?)
+        .await
+        .ctx("create in tenant B")?;
+    ensure!(
+        store
+            .create(&fx.a, users, &fx.user("COUNTED00")?)
+            .await
+            .is_err(),
+        "a create with a taken userName must fail"
+    );
+    ensure!(
+        store.create(&fx.a, users, &created[0]).await.is_err(),
+        "a create with a taken id must fail"
+    );
+    ensure!(
+        store
+            .delete(&fx.a, users, "no-such-id", None)
+            .await
+            .is_err(),
+        "deleting an unknown id must fail"
+    );
+    let stale = created[1].version();
+    let newer = fx.replacement(
+        users,
+        &created[1],
+        json!({"userName": "counted01", "title": "x"}),
+    )?;
+    store
+        .replace(&fx.a, users, &newer, stale)
+        .await
+        .ctx("replace")?;
+    ensure!(
+        store
+            .delete(&fx.a, users, created[1].id(), Some(stale))
+            .await
+            .is_err(),
+        "a delete with a stale version must fail"
+    );
+    ensure_eq!(
+        total(&*store, &fx.a, users).await?,
+        TASKS,
+        "total after failed creates, a failed delete and a replace"
+    );
+    let group = fx.group("counted", &[created[0].id()])?;
+    store
+        .create(&fx.a, fx.groups(), &group)
+        .await
+        .ctx("create group")?;
+    ensure_eq!(total(&*store, &fx.a, fx.groups()).await?, 1, "groups total");
+    let mut handles = Vec::new();
+    for user in created.iter().skip(TASKS / 2) {
+        let (store, ctx, view, id) = (
+            Arc::clone(&store),
+            fx.a.clone(),
+            users.clone(),
+            user.id().to_owned(),
+        );
+        handles.push(tokio::spawn(async move {
+            store.delete(&ctx, &view, &id, None).await
+        }));
+    }
+    for handle in handles {
+        match handle.await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => return Err(format!("concurrent delete: {err}")),
+            Err(join) => return Err(format!("concurrent delete task failed: {join}")),
+        }
+    }
+    ensure_eq!(
+        total(&*store, &fx.a, users).await?,
+        TASKS / 2,
+        "total after {} concurrent deletes",
+        TASKS - TASKS / 2
+    );
+    ensure_eq!(
+        all(&*store, &fx.a, users).await?.len(),
+        TASKS / 2,
+        "users listed after the deletes"
+    );
+    ensure_eq!(total(&*store, &fx.b, users).await?, 1, "tenant B's total");
+    Ok(None)
+}
+
 pub(super) async fn replace_and_delete_are_compare_and_swap<S: Store>(
     store: Arc<S>,
     fx: &Fixture,

@@ -299,6 +299,7 @@ where
     check!(checks::tenants_are_isolated);
     check!(checks::uniqueness_is_case_insensitive);
     check!(checks::uniqueness_holds_under_concurrency);
+    check!(checks::totals_follow_creates_and_deletes);
     check!(checks::replace_and_delete_are_compare_and_swap);
     check!(checks::unknown_ids_are_not_found);
     check!(checks::memberships_follow_members);
