@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use clap::Parser;
 use scim_axum::scim_core::scim_filter::{AttrPath, CompValue, CompareOp, Filter};
 use scim_axum::scim_core::{
-    BearerAuthenticator, MemoryStore, Principal, RequestContext, RevocationError, RevocationReason,
-    ScimEngine, Store, StoredResource, TokenRevoker,
+    BearerAuthenticator, MemoryStore, Principal, Profile, RequestContext, RevocationError,
+    RevocationReason, ScimEngine, Store, StoredResource, TokenRevoker,
 };
 use scim_sqlx::SqlStore;
 use serde_json::{Value, json};
@@ -45,7 +45,10 @@ pub struct Options {
     #[arg(long, env = "SCIM_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// SCIM bearer token(s) the IdP uses; several (comma-separated) allow rotation without
-    /// downtime. When absent, a random token is generated and printed.
+    /// downtime. `PROFILE=TOKEN` gives the token's client a compatibility profile
+    /// (`default`, `strict`, `entra`, `okta`, `lenient`), e.g. `--token entra=s3cr3t`; a
+    /// plain token gets `default`, which Okta and Entra ID provision with. When absent, a
+    /// random token is generated and printed.
     #[arg(long, env = "SCIM_TOKEN", value_delimiter = ',')]
     pub token: Vec<String>,
     /// Where users, groups and the app's sessions live: `sqlite://PATH` (created with its
@@ -55,24 +58,75 @@ pub struct Options {
     pub database_url: String,
 }
 
+/// One SCIM bearer token of the command line and the profile of the client holding it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimToken {
+    /// The profile named before the token (`entra=…`), or `None` for the engine's default.
+    pub profile: Option<Profile>,
+    /// The bearer token.
+    pub token: String,
+}
+
+impl std::str::FromStr for ScimToken {
+    type Err = String;
+
+    /// `TOKEN` or `PROFILE=TOKEN`. Text before the first `=` made only of ASCII letters is
+    /// a profile name and must be a built-in one (a typo is an error, not part of the
+    /// token); anything else is a plain token.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        if let Some((name, token)) = text.split_once('=') {
+            if !name.is_empty()
+                && !token.is_empty()
+                && name.bytes().all(|b| b.is_ascii_alphabetic())
+            {
+                let profile = Profile::builtin(name).ok_or_else(|| {
+                    format!(
+                        "unknown profile `{name}` in `--token {name}=…` (known: {})",
+                        Profile::BUILTIN.join(", ")
+                    )
+                })?;
+                return Ok(Self {
+                    profile: Some(profile),
+                    token: token.to_owned(),
+                });
+            }
+        }
+        Ok(Self {
+            profile: None,
+            token: text.to_owned(),
+        })
+    }
+}
+
 impl Options {
-    /// The configured tokens, or one freshly generated random token.
-    pub fn tokens(&self) -> (Vec<String>, bool) {
-        let tokens: Vec<String> = self
+    /// The configured tokens, or one freshly generated random token (then `true`).
+    ///
+    /// # Errors
+    ///
+    /// A `PROFILE=TOKEN` whose profile is not a built-in one.
+    pub fn tokens(&self) -> Result<(Vec<ScimToken>, bool), String> {
+        let tokens = self
             .token
             .iter()
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .collect();
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| t.parse::<ScimToken>())
+            .collect::<Result<Vec<_>, _>>()?;
         if tokens.is_empty() {
             let random = format!(
                 "{}{}",
                 uuid::Uuid::new_v4().simple(),
                 uuid::Uuid::new_v4().simple()
             );
-            (vec![random], true)
+            Ok((
+                vec![ScimToken {
+                    profile: None,
+                    token: random,
+                }],
+                true,
+            ))
         } else {
-            (tokens, false)
+            Ok((tokens, false))
         }
     }
 }
@@ -323,7 +377,7 @@ impl DemoApp {
     /// Opens the app on `database_url` (see [`Options::database_url`]) with these SCIM
     /// bearer tokens (all of tenant [`TENANT`]).
     pub async fn open(
-        scim_tokens: &[String],
+        scim_tokens: &[ScimToken],
         database_url: &str,
     ) -> Result<Self, Box<dyn std::error::Error>> {
         let (store, sessions): (Arc<dyn Store>, Sessions) = if database_url == "memory" {
@@ -335,7 +389,13 @@ impl DemoApp {
         };
         let authenticator = BearerAuthenticator::new();
         for (i, token) in scim_tokens.iter().enumerate() {
-            authenticator.add_token(TENANT, &format!("scim-token-{}", i + 1), token);
+            let label = format!("scim-token-{}", i + 1);
+            match &token.profile {
+                Some(profile) => {
+                    authenticator.add_profile_token(TENANT, &label, profile.clone(), &token.token);
+                }
+                None => authenticator.add_token(TENANT, &label, &token.token),
+            }
         }
         let engine = ScimEngine::builder(Arc::clone(&store))
             .authenticator(authenticator)
@@ -435,16 +495,48 @@ pub fn init_tracing() {
 }
 
 /// Prints how to reach the server, including a generated token.
-pub fn announce(framework: &str, listen: SocketAddr, tokens: &[String], generated: bool) {
+pub fn announce(framework: &str, listen: SocketAddr, tokens: &[ScimToken], generated: bool) {
     eprintln!("scim-examples ({framework}) listening on http://{listen}");
     eprintln!("  SCIM base URL: http://{listen}/scim/v2");
     if generated {
         if let Some(token) = tokens.first() {
             // Printed once on purpose: the operator needs it to configure the IdP.
-            eprintln!("  generated SCIM bearer token: {token}");
+            eprintln!("  generated SCIM bearer token: {}", token.token);
         }
     } else {
-        eprintln!("  {} SCIM bearer token(s) configured", tokens.len());
+        let profiles: Vec<&str> = tokens
+            .iter()
+            .map(|t| t.profile.as_ref().map_or("default", Profile::name))
+            .collect();
+        eprintln!(
+            "  {} SCIM bearer token(s) configured (profiles: {})",
+            tokens.len(),
+            profiles.join(", ")
+        );
     }
     eprintln!("  app: POST /app/login {{\"userName\": \"…\"}}, GET /app/me");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Profile, ScimToken};
+
+    #[test]
+    fn tokens_may_name_a_profile() {
+        let plain: ScimToken = "s3cr3t".parse().unwrap();
+        assert_eq!((plain.profile, plain.token.as_str()), (None, "s3cr3t"));
+        let entra: ScimToken = "entra=s3cr3t".parse().unwrap();
+        assert_eq!(entra.profile, Some(Profile::entra()));
+        assert_eq!(entra.token, "s3cr3t");
+        let strict: ScimToken = " STRICT=a=b ".parse().unwrap();
+        assert_eq!(strict.profile, Some(Profile::strict()));
+        assert_eq!(strict.token, "a=b");
+        // Base64 padding and other non-letter prefixes are part of the token.
+        for token in ["YWJj=", "a1=b", "=x", "abc="] {
+            let parsed: ScimToken = token.parse().unwrap();
+            assert_eq!((parsed.profile, parsed.token.as_str()), (None, token));
+        }
+        let typo = "entar=s3cr3t".parse::<ScimToken>().unwrap_err();
+        assert!(typo.contains("unknown profile `entar`"), "{typo}");
+    }
 }

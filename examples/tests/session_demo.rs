@@ -179,6 +179,49 @@ async fn two_tokens_both_work(bin: &str) {
     );
 }
 
+/// `--token strict=A,B`: A's client runs under the `strict` profile, B's under `default`.
+/// Entra ID's `{"op": "Replace", "path": "active", "value": "False"}` deactivates through B
+/// and is refused (400) through A; the audit events name each request's profile.
+async fn tokens_carry_their_profile(bin: &str) {
+    let (strict, plain) = (random_token(), random_token());
+    let tokens = format!("strict={strict},{plain}");
+    let server = Server::start(bin, &["--token", &tokens]);
+    let id = server.create_user(&plain, &unique("profiled")).await;
+    let entra = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Replace", "path": "active", "value": "False"}]
+    });
+    let path = format!("/Users/{id}");
+    let (status, body) = send(
+        server
+            .scim(reqwest::Method::PATCH, &path, &strict)
+            .json(&entra),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "strict: {body}");
+    let (status, body) = send(
+        server
+            .scim(reqwest::Method::PATCH, &path, &plain)
+            .json(&entra),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "default: {body}");
+    assert_eq!(body["active"], false);
+    let log = server.log();
+    let audited = |profile: &str| {
+        log.iter().any(|l| {
+            l.contains("scim::audit")
+                && l.contains("patch")
+                && l.contains(&format!("profile=\"{profile}\""))
+        })
+    };
+    assert!(audited("strict") && audited("default"), "{log:#?}");
+    assert!(
+        log.iter().any(|l| l.contains("profiles: strict, default")),
+        "{log:#?}"
+    );
+}
+
 /// Without `--token`, a random token is generated, printed once, and works.
 async fn generated_token_is_printed_and_works(bin: &str) {
     let server = Server::start(bin, &[]);
@@ -224,4 +267,14 @@ async fn axum_generated_token_is_printed_and_works() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actix_generated_token_is_printed_and_works() {
     generated_token_is_printed_and_works(ACTIX).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_tokens_carry_their_profile() {
+    tokens_carry_their_profile(AXUM).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_tokens_carry_their_profile() {
+    tokens_carry_their_profile(ACTIX).await;
 }

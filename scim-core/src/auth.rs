@@ -10,6 +10,7 @@
 
 use crate::context::Principal;
 use crate::http::Headers;
+use crate::tolerance::Profile;
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -95,6 +96,7 @@ struct TokenEntry {
     tenant: String,
     label: String,
     user_id: Option<String>,
+    profile: Option<Profile>,
 }
 
 fn digest(token: &str) -> [u8; 32] {
@@ -145,7 +147,38 @@ impl BearerAuthenticator {
         self.insert(tenant, label, Some(user_id), token);
     }
 
+    /// Adds a token of `tenant` whose requests run under the compatibility `profile`
+    /// (builder form of [`add_profile_token`](Self::add_profile_token)).
+    pub fn with_profile_token(
+        self,
+        tenant: &str,
+        label: &str,
+        profile: Profile,
+        token: &str,
+    ) -> Self {
+        self.add_profile_token(tenant, label, profile, token);
+        self
+    }
+
+    /// Like [`add_token`](Self::add_token), and the token's requests run under `profile`
+    /// ([`Principal::profile`]): e.g. [`Profile::entra`] for the token given to a Microsoft
+    /// Entra ID provisioning connection, [`Profile::strict`] for an RFC-conformant client.
+    pub fn add_profile_token(&self, tenant: &str, label: &str, profile: Profile, token: &str) {
+        self.insert_entry(tenant, label, None, Some(profile), token);
+    }
+
     fn insert(&self, tenant: &str, label: &str, user_id: Option<&str>, token: &str) {
+        self.insert_entry(tenant, label, user_id, None, token);
+    }
+
+    fn insert_entry(
+        &self,
+        tenant: &str,
+        label: &str,
+        user_id: Option<&str>,
+        profile: Option<Profile>,
+        token: &str,
+    ) {
         if !presentable(token) {
             tracing::warn!(
                 tenant,
@@ -159,6 +192,7 @@ impl BearerAuthenticator {
             tenant: tenant.to_owned(),
             label: label.to_owned(),
             user_id: user_id.map(str::to_owned),
+            profile,
         };
         let mut tokens = self.tokens.write().unwrap_or_else(PoisonError::into_inner);
         tokens.retain(|e| !bool::from(e.digest.ct_eq(&entry.digest)));
@@ -233,11 +267,10 @@ impl BearerAuthenticator {
             return None;
         }
         let entry = tokens.get(usize::try_from(index).ok()?)?;
-        let principal = Principal::new(entry.tenant.clone(), entry.label.clone());
-        Some(match &entry.user_id {
-            Some(user_id) => principal.with_user_id(user_id.clone()),
-            None => principal,
-        })
+        let mut principal = Principal::new(entry.tenant.clone(), entry.label.clone());
+        principal.user_id.clone_from(&entry.user_id);
+        principal.profile.clone_from(&entry.profile);
+        Some(principal)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Who is calling and for which tenant (RFC 7644 §2 authentication, §6 multi-tenancy).
 
+use crate::tolerance::Profile;
 use chrono::{DateTime, Utc};
 
 /// An authenticated caller, as an [`Authenticator`](crate::auth::Authenticator) reports it.
@@ -17,6 +18,9 @@ pub struct Principal {
     pub subject: String,
     /// The SCIM `id` of the User this caller is, if any; `/Me` resolves to it (RFC 7644 §3.11).
     pub user_id: Option<String>,
+    /// The caller's compatibility profile (which IdP tolerances apply to its requests), if
+    /// the authenticator assigned one; otherwise the engine's default profile applies.
+    pub profile: Option<Profile>,
 }
 
 impl Principal {
@@ -26,12 +30,19 @@ impl Principal {
             tenant: tenant.into(),
             subject: subject.into(),
             user_id: None,
+            profile: None,
         }
     }
 
     /// Binds the principal to the SCIM User it is (for `/Me`, RFC 7644 §3.11).
     pub fn with_user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = Some(user_id.into());
+        self
+    }
+
+    /// Gives the principal its compatibility profile (see [`Profile`]).
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.profile = Some(profile);
         self
     }
 }

@@ -41,4 +41,4 @@ pub use resource::Resource;
 pub use revoke::{NoSessionsToRevoke, RevocationError, RevocationReason, TokenRevoker};
 pub use scim_filter;
 pub use store::{MemoryStore, Store, StoreError, StoredResource, TinyStore};
-pub use tolerance::Tolerances;
+pub use tolerance::{Profile, Tolerances};

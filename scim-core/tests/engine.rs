@@ -123,7 +123,7 @@ async fn put_replaces_and_keeps_server_owned_values() {
         &engine,
         Method::Put,
         &format!("/Users/{id}"),
-        Some(json!({"userName": "bjensen", "displayName": "Babs", "id": "ignored"})),
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bjensen", "displayName": "Babs", "id": "ignored"})),
     )
     .await;
     assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
@@ -138,7 +138,7 @@ async fn put_replaces_and_keeps_server_owned_values() {
         &engine,
         Method::Put,
         "/Users/missing",
-        Some(json!({"userName": "x"})),
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x"})),
     )
     .await;
     assert_error(&res, 404, None);
@@ -146,7 +146,9 @@ async fn put_replaces_and_keeps_server_owned_values() {
         &engine,
         Method::Put,
         &format!("/Users/{id}"),
-        Some(json!({"displayName": "x"})),
+        Some(
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "displayName": "x"}),
+        ),
     )
     .await;
     assert_error(&res, 400, Some("invalidValue"));
@@ -288,7 +290,10 @@ async fn discovery_endpoints_answer() {
 #[tokio::test]
 async fn media_types() {
     let (engine, _) = engine();
-    let body = serde_json::to_vec(&json!({"userName": "a"})).unwrap();
+    let body = serde_json::to_vec(
+        &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a"}),
+    )
+    .unwrap();
     let res = engine
         .handle(request(Method::Post, "/Users").with_body(body.clone()))
         .await;
@@ -297,7 +302,7 @@ async fn media_types() {
         .handle(
             request(Method::Post, "/Users")
                 .with_header("Content-Type", "application/json; charset=utf-8")
-                .with_body(serde_json::to_vec(&json!({"userName": "b"})).unwrap()),
+                .with_body(serde_json::to_vec(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "b"})).unwrap()),
         )
         .await;
     assert_eq!(res.status, 201);
@@ -305,7 +310,7 @@ async fn media_types() {
         .handle(
             request(Method::Post, "/Users")
                 .with_header("content-type", "text/plain")
-                .with_body(serde_json::to_vec(&json!({"userName": "c"})).unwrap()),
+                .with_body(serde_json::to_vec(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "c"})).unwrap()),
         )
         .await;
     assert_error(&res, 415, None);
@@ -338,7 +343,7 @@ async fn oversized_bodies_get_413() {
         &engine,
         Method::Post,
         "/Users",
-        Some(json!({"userName": "x".repeat(100)})),
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x".repeat(100)})),
     )
     .await;
     assert_error(&res, 413, None);
@@ -626,7 +631,7 @@ async fn if_match_and_if_none_match() {
     let put = |tag: &str| {
         with_json(
             request(Method::Put, &path).with_header("If-Match", tag),
-            &json!({"userName": "bjensen", "title": tag}),
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bjensen", "title": tag}),
         )
     };
     assert_error(&engine.handle(put(stale)).await, 412, None);
@@ -789,7 +794,7 @@ async fn duplicate_policies() {
         &engine,
         Method::Post,
         "/Users",
-        Some(json!({"userName": "BJensen"})),
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "BJensen"})),
     )
     .await;
     assert_error(&res, 409, Some("uniqueness"));
@@ -800,7 +805,7 @@ async fn duplicate_policies() {
         &engine,
         Method::Post,
         "/Users",
-        Some(json!({"userName": "BJENSEN", "title": "x"})),
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "BJENSEN", "title": "x"})),
     )
     .await;
     assert_eq!(res.status, 200);
@@ -882,7 +887,7 @@ async fn protected_accounts_are_invisible() {
         let path = format!("/Users/{id}");
         assert_error(&get(&engine, &path).await, 404, None);
         assert_error(
-            &call(&engine, Method::Put, &path, Some(json!({"userName": "x"}))).await,
+            &call(&engine, Method::Put, &path, Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x"}))).await,
             404,
             None,
         );
@@ -907,7 +912,7 @@ async fn protected_accounts_are_invisible() {
             &engine,
             Method::Post,
             "/Users",
-            Some(json!({"userName": "BREAKGLASS"})),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "BREAKGLASS"})),
         )
         .await,
         409,
@@ -958,7 +963,7 @@ async fn me_resolves_to_the_callers_user() {
     let res = engine
         .handle(with_json(
             request(Method::Post, "/Users").with_header("x-tenant", "t1"),
-            &json!({"userName": "me"}),
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "me"}),
         ))
         .await;
     let id = res.json()["id"].as_str().unwrap().to_owned();
@@ -1009,7 +1014,7 @@ async fn tenants_are_isolated() {
     let post = |tenant: &str, name: &str| {
         with_json(
             request(Method::Post, "/Users").with_header("x-tenant", tenant),
-            &json!({"userName": name}),
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name}),
         )
     };
     let res = engine.handle(post("t1", "bjensen")).await;
@@ -1045,7 +1050,7 @@ async fn bulk_is_routed() {
         "/Bulk",
         Some(json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
-            "Operations": [{"method": "POST", "path": "/Users", "bulkId": "q1", "data": {"userName": "bulky"}}]
+            "Operations": [{"method": "POST", "path": "/Users", "bulkId": "q1", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bulky"}}]
         })),
     )
     .await;

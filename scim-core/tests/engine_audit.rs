@@ -61,7 +61,7 @@ fn every_operation_is_audited_and_no_token_text_is_logged() {
             let created = engine
                 .handle(
                     authed(Method::Post, "/Users")
-                        .with_body(json!({"userName": "bjensen", "active": true}).to_string()),
+                        .with_body(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bjensen", "active": true}).to_string()),
                 )
                 .await;
             assert_eq!(created.status, 201);

@@ -86,7 +86,7 @@ async fn concurrent_puts_with_the_same_if_match_one_wins() {
         handles.push(tokio::spawn(async move {
             let req = with_json(
                 request(Method::Put, &path).with_header("If-Match", etag),
-                &json!({"userName": "bjensen", "title": format!("title {i}")}),
+                &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bjensen", "title": format!("title {i}")}),
             );
             engine.handle(req).await.status
         }));

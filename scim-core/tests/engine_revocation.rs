@@ -70,7 +70,7 @@ async fn put_active_false_revokes() {
         &engine,
         Method::Put,
         &format!("/Users/{id}"),
-        Some(json!({"userName": "bjensen", "active": false})),
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bjensen", "active": false})),
     )
     .await;
     assert_eq!(res.status, 200);
@@ -94,7 +94,7 @@ async fn active_users_and_groups_are_not_revoked() {
         &engine,
         Method::Put,
         &format!("/Users/{id}"),
-        Some(json!({"userName": "bjensen"})),
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bjensen"})),
     )
     .await;
     let gid = create_group(&engine, "g", &[&id]).await;

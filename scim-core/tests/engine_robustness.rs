@@ -110,14 +110,14 @@ proptest! {
                 .unwrap();
             let user = engine
                 .handle(ScimRequest::new(Method::Post, "/Users").with_body(
-                    json!({"userName": "known", "emails": [{"value": "k@example.com", "type": "work"}]}).to_string(),
+                    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "known", "emails": [{"value": "k@example.com", "type": "work"}]}).to_string(),
                 ))
                 .await;
             assert_eq!(user.status, 201);
             let user_id = user.json()["id"].as_str().unwrap().to_owned();
             let group = engine
                 .handle(ScimRequest::new(Method::Post, "/Groups").with_body(
-                    json!({"displayName": "g", "members": [{"value": user_id}]}).to_string(),
+                    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "g", "members": [{"value": user_id}]}).to_string(),
                 ))
                 .await;
             assert_eq!(group.status, 201);

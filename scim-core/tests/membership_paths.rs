@@ -44,7 +44,7 @@ async fn modify_members_unsupported_falls_back_to_read_modify_write() {
         &engine,
         Method::Post,
         "/Groups",
-        json!({"displayName": "G"}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G"}),
         None,
     )
     .await;
@@ -92,7 +92,7 @@ async fn if_match_compares_alike_on_the_members_path_and_the_general_path() {
             &engine,
             Method::Post,
             "/Groups",
-            json!({"displayName": "G"}),
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G"}),
             None,
         )
         .await;

@@ -54,6 +54,7 @@ async fn load_users(store: &MemoryStore, users: &ResourceTypeView, n: usize) {
             users,
             &format!("u{i:06}"),
             json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
                 "userName": format!("user{i:06}@example.com"),
                 "externalId": format!("ext{}", i % 5000),
                 "active": i % 3 != 0,
@@ -208,7 +209,7 @@ async fn unique_detail_names_attribute_and_value() {
         .create(
             &c,
             users,
-            &build(users, "1", json!({"userName": "bjensen"}), vec![]),
+            &build(users, "1", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bjensen"}), vec![]),
         )
         .await
         .unwrap();
@@ -216,7 +217,7 @@ async fn unique_detail_names_attribute_and_value() {
         .create(
             &c,
             users,
-            &build(users, "2", json!({"userName": "BJENSEN"}), vec![]),
+            &build(users, "2", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "BJENSEN"}), vec![]),
         )
         .await
         .unwrap_err();
@@ -225,7 +226,7 @@ async fn unique_detail_names_attribute_and_value() {
         .create(
             &c,
             users,
-            &build(users, "1", json!({"userName": "other"}), vec![]),
+            &build(users, "1", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "other"}), vec![]),
         )
         .await
         .unwrap_err();
@@ -246,7 +247,7 @@ async fn groups_and_members() {
             .create(
                 &c,
                 users,
-                &build(users, id, json!({"userName": id}), vec![]),
+                &build(users, id, json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": id}), vec![]),
             )
             .await
             .unwrap();
@@ -255,7 +256,7 @@ async fn groups_and_members() {
         let group = build(
             groups,
             gid,
-            json!({"displayName": name}),
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name}),
             vec![Member::new("u3"), Member::new("u1")],
         );
         store.create(&c, groups, &group).await.unwrap();

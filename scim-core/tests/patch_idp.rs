@@ -466,16 +466,21 @@ fn jumpcloud_repeated_add_of_existing_member_adds_no_duplicate() {
 
 // ----- empty Operations ------------------------------------------------------------------
 
+/// `{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": []}`:
+/// refused (RFC 7644 §3.5.2 requires "one or more" operations) unless the client's profile
+/// names `empty_patch_operations` (the `lenient` profile does).
 #[test]
-fn empty_operations_is_a_no_op() {
+fn empty_operations_is_a_no_op_only_when_tolerated() {
     let body = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": []
     });
-    let outcome = patch_body("User", &user(), body.clone(), &Tolerances::default()).unwrap();
+    let outcome = patch_body("User", &user(), body.clone(), &Tolerances::lenient()).unwrap();
     assert!(!outcome.changed);
     assert_eq!(Value::Object(outcome.resource), user());
-    // Strict: RFC 7644 §3.5.2 requires "one or more" operations.
+    let refused = patch_body("User", &user(), body.clone(), &Tolerances::default()).unwrap_err();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(refused.scim_type(), Some(ScimType::InvalidSyntax));
     assert_eq!(strict_error("User", &user(), body), ScimType::InvalidSyntax);
 }
 

@@ -215,7 +215,7 @@ fn returned_request_and_always_in_host_schema() {
     let view = registry.resource_type("User").unwrap();
     let r = Resource::from_client(
         view,
-        json!({"userName": "a", EXT: {
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", EXT: {
             "lastLoginIp": "10.0.0.1", "tenant": "t1",
             "device": {"model": "m", "secret": "s", "serial": "n"}
         }}),

@@ -165,40 +165,46 @@ fn required_attribute_missing() {
     let err = user(json!({"schemas": [USER_SCHEMA], "displayName": "x"})).unwrap_err();
     assert_eq!(scim_type(&err), Some(ScimType::InvalidValue));
     assert_eq!(err.detail(), "missing required attribute `userName`");
-    let err = user(json!({"userName": ""})).unwrap_err();
+    let err =
+        user(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": ""}))
+            .unwrap_err();
     assert_eq!(err.detail(), "missing required attribute `userName`");
     let registry = registry();
     let groups = registry.resource_type("Group").unwrap();
-    let err =
-        Resource::from_client(groups, json!({"members": []}), &Tolerances::default()).unwrap_err();
+    let err = Resource::from_client(
+        groups,
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "members": []}),
+        &Tolerances::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.detail(), "missing required attribute `displayName`");
 }
 
 #[test]
 fn string_booleans_only_with_the_tolerance() {
-    let r = user(json!({"userName": "a", "active": "False"})).unwrap();
+    let r = user(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", "active": "False"})).unwrap();
     assert_eq!(r.get("active"), Some(&Value::Bool(false)));
     assert!(r.get("active").unwrap().is_boolean());
     assert!(!r.as_user().active());
-    let err = strict_user(json!({"userName": "a", "active": "False"})).unwrap_err();
+    let err = strict_user(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", "active": "False"})).unwrap_err();
     assert_eq!(scim_type(&err), Some(ScimType::InvalidValue));
     assert_eq!(
         err.detail(),
         "`active` must be a boolean (true or false), got the string \"False\""
     );
-    let err = user(json!({"userName": "a", "active": "yes"})).unwrap_err();
+    let err = user(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", "active": "yes"})).unwrap_err();
     assert!(err.detail().contains("`active` must be a boolean"));
 }
 
 #[test]
 fn wrong_types_are_invalid_value() {
     for body in [
-        json!({"userName": 42}),
-        json!({"userName": "a", "displayName": true}),
-        json!({"userName": "a", "name": "Barbara"}),
-        json!({"userName": "a", "emails": [{"value": "a@x", "primary": 1}]}),
-        json!({"userName": "a", "emails": [["a@x"]]}),
-        json!({"userName": "a", "x509Certificates": [{"value": 12}]}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": 42}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", "displayName": true}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", "name": "Barbara"}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", "emails": [{"value": "a@x", "primary": 1}]}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", "emails": [["a@x"]]}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", "x509Certificates": [{"value": 12}]}),
     ] {
         let err = user(body.clone()).unwrap_err();
         assert_eq!(
@@ -234,7 +240,7 @@ fn integer_decimal_and_date_time() {
     let make = |ext: Value| {
         Resource::from_client(
             view,
-            json!({"userName": "a", EXT: ext}),
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", EXT: ext}),
             &Tolerances::default(),
         )
     };
@@ -258,7 +264,7 @@ fn integer_decimal_and_date_time() {
     // URN-qualified extension attribute at the top level goes inside the extension.
     let r = Resource::from_client(
         view,
-        json!({"userName": "a", format!("{EXT}:level"): 7}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", format!("{EXT}:level"): 7}),
         &Tolerances::default(),
     )
     .unwrap();
@@ -269,6 +275,7 @@ fn integer_decimal_and_date_time() {
 #[test]
 fn read_only_attributes_are_ignored() {
     let r = user(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": "a",
         "id": "client-chosen",
         "meta": {"resourceType": "Nope"},
@@ -285,26 +292,64 @@ fn read_only_attributes_are_ignored() {
     );
 }
 
+/// Extra URNs in `schemas` that carry no attributes are accepted (the server recomputes
+/// `schemas`): Entra ID's custom-extension URN on groups, the legacy
+/// `urn:scim:schemas:core:1.0` beside the 2.0 core URN. Client `meta` is ignored. An
+/// unknown URN that carries attributes is refused with a detail naming it.
 #[test]
-fn unknown_schema_urn_is_invalid_value() {
+fn unknown_schema_urns_without_data_are_accepted() {
+    let r = user(json!({
+        "schemas": [USER_SCHEMA, "urn:scim:schemas:core:1.0", "urn:example:nope"],
+        "userName": "a",
+        "meta": {"resourceType": "User", "created": "2001-01-01T00:00:00Z", "version": "W/\"x\""}
+    }))
+    .unwrap();
+    assert_eq!(r.get("schemas"), Some(&json!([USER_SCHEMA])));
+    assert_eq!(r.get("meta"), None);
+    assert_eq!(r.get("userName"), Some(&json!("a")));
     let err = user(json!({
         "schemas": [USER_SCHEMA, "urn:example:nope"],
-        "userName": "a"
+        "userName": "a",
+        "urn:example:nope": {"colour": "green"}
     }))
     .unwrap_err();
-    assert_eq!(scim_type(&err), Some(ScimType::InvalidValue));
-    assert!(err.detail().contains("urn:example:nope"));
+    assert_eq!(err.status(), 400);
+    assert!(err.detail().contains("urn:example:nope"), "{err}");
+}
+
+/// RFC 7643 §3: `schemas` is REQUIRED and lists the core schema.
+#[test]
+fn schemas_must_be_an_array_with_the_core_urn() {
+    for schemas in [
+        None,
+        Some(json!(null)),
+        Some(json!([])),
+        Some(json!(USER_SCHEMA)),
+        Some(json!({"0": USER_SCHEMA})),
+        Some(json!([ENTERPRISE_USER_SCHEMA])),
+        Some(json!(["urn:ietf:params:scim:schemas:core:2.0:Group"])),
+        Some(json!([USER_SCHEMA, 7])),
+    ] {
+        let mut body = json!({"userName": "a"});
+        if let Some(schemas) = &schemas {
+            body["schemas"] = schemas.clone();
+        }
+        let err = user(body.clone()).unwrap_err();
+        assert_eq!(err.status(), 400, "{schemas:?}");
+        assert!(err.detail().contains("schemas"), "{schemas:?}: {err}");
+        assert!(strict_user(body).is_err(), "{schemas:?}");
+    }
 }
 
 #[test]
 fn unknown_attributes_are_invalid_syntax() {
-    let err = user(json!({"userName": "a", "favouriteColour": "green"})).unwrap_err();
+    let err = user(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", "favouriteColour": "green"})).unwrap_err();
     assert_eq!(scim_type(&err), Some(ScimType::InvalidSyntax));
     assert_eq!(err.detail(), "unknown attribute `favouriteColour`");
-    let err = user(json!({"userName": "a", "name": {"nick": "B"}})).unwrap_err();
+    let err = user(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", "name": {"nick": "B"}})).unwrap_err();
     assert_eq!(scim_type(&err), Some(ScimType::InvalidSyntax));
     assert!(err.detail().contains("`name` has no sub-attribute `nick`"));
-    let err = user(json!({"userName": "a", "urn:example:other:2.0:User:x": 1})).unwrap_err();
+    let err = user(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", "urn:example:other:2.0:User:x": 1})).unwrap_err();
     assert_eq!(scim_type(&err), Some(ScimType::InvalidSyntax));
 }
 
@@ -333,6 +378,7 @@ fn keys_are_case_insensitive_and_stored_in_schema_case() {
 #[test]
 fn urn_qualified_core_key_is_a_top_level_attribute() {
     let r = user(json!({
+        "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
         "urn:ietf:params:scim:schemas:core:2.0:User:userName": "bjensen",
         "urn:ietf:params:scim:schemas:core:2.0:User:name.familyName": "Jensen",
         "name": {"givenName": "Barbara"},
@@ -360,7 +406,9 @@ fn urn_qualified_core_key_is_a_top_level_attribute() {
 #[test]
 fn schemas_is_recomputed() {
     // Missing `schemas` is tolerated; a listed but empty extension is not kept.
-    let r = user(json!({"userName": "a"})).unwrap();
+    let r =
+        user(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a"}))
+            .unwrap();
     assert_eq!(r.schemas(), [USER_SCHEMA]);
     let r = user(json!({
         "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
@@ -375,6 +423,7 @@ fn schemas_is_recomputed() {
 #[test]
 fn null_and_empty_values_are_unassigned() {
     let r = user(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": "a",
         "displayName": null,
         "emails": [],
@@ -391,6 +440,7 @@ fn null_and_empty_values_are_unassigned() {
 #[test]
 fn primary_rules() {
     let r = user(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": "a",
         "emails": [
             {"value": "a@x", "primary": true},
@@ -413,6 +463,7 @@ fn primary_rules() {
 #[test]
 fn duplicates_collapse_exactly() {
     let r = user(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": "a",
         "emails": [
             {"value": "a@x", "type": "work"},
@@ -432,15 +483,28 @@ fn duplicates_collapse_exactly() {
     );
 }
 
+/// `{"userName": "a", "emails": {"value": "a@x"}}`: RFC 7643 §2.4 wants an array; refused
+/// with `invalidValue` naming the attribute, unless the client's profile names
+/// `multi_valued_object_as_array` (the `lenient` profile), which stores one element.
 #[test]
-fn single_value_for_multi_valued_attribute() {
-    let r = user(json!({"userName": "a", "emails": {"value": "a@x"}})).unwrap();
+fn single_value_for_multi_valued_attribute_only_when_tolerated() {
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", "emails": {"value": "a@x"}});
+    let err = user(body.clone()).unwrap_err();
+    assert_eq!(err.status(), 400);
+    assert_eq!(err.scim_type(), Some(ScimType::InvalidValue));
+    assert!(
+        err.to_string().contains("`emails` is multi-valued"),
+        "{err}"
+    );
+    let err = strict_user(body.clone()).unwrap_err();
+    assert_eq!(err.scim_type(), Some(ScimType::InvalidValue));
+    let r = Resource::from_client(users(&registry()), body, &Tolerances::lenient()).unwrap();
     assert_eq!(r.get("emails").unwrap(), &json!([{"value": "a@x"}]));
 }
 
 #[test]
 fn manager_string_tolerance() {
-    let body = json!({"userName": "a", ENTERPRISE_USER_SCHEMA: {"manager": "26118915"}});
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", ENTERPRISE_USER_SCHEMA: {"manager": "26118915"}});
     let r = user(body.clone()).unwrap();
     assert_eq!(
         r.get(ENTERPRISE_USER_SCHEMA).unwrap(),
@@ -494,14 +558,14 @@ fn host_registered_extension() {
     );
     let err = Resource::from_client(
         view,
-        json!({"userName": "a", TOKENS: {"apiKeys": [{"expires": "soon"}]}}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", TOKENS: {"apiKeys": [{"expires": "soon"}]}}),
         &Tolerances::default(),
     )
     .unwrap_err();
     assert!(err.detail().contains("apiKeys.expires"), "{err}");
     let err = Resource::from_client(
         view,
-        json!({"userName": "a", TOKENS: ["x"]}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", TOKENS: ["x"]}),
         &Tolerances::default(),
     )
     .unwrap_err();
@@ -521,15 +585,19 @@ fn required_extension_and_its_required_attributes() {
         .build()
         .unwrap();
     let view = users(&registry);
-    let err =
-        Resource::from_client(view, json!({"userName": "a"}), &Tolerances::default()).unwrap_err();
+    let err = Resource::from_client(
+        view,
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a"}),
+        &Tolerances::default(),
+    )
+    .unwrap_err();
     assert_eq!(
         err.detail(),
         format!("missing required schema extension `{EXT}`")
     );
     let err = Resource::from_client(
         view,
-        json!({"userName": "a", EXT: {"badge": ""}}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", EXT: {"badge": ""}}),
         &Tolerances::default(),
     )
     .unwrap_err();
@@ -567,7 +635,7 @@ fn immutable_attributes_on_replace() {
     let make = |ext: Value| {
         Resource::from_client(
             view,
-            json!({"userName": "a", EXT: ext}),
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", EXT: ext}),
             &Tolerances::strict(),
         )
         .unwrap()
@@ -602,12 +670,12 @@ fn group_members_may_be_added_and_removed() {
     let groups = registry.resource_type("Group").unwrap();
     let existing = create(
         groups,
-        json!({"displayName": "G", "members": [{"value": "u1"}, {"value": "u2"}]}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G", "members": [{"value": "u1"}, {"value": "u2"}]}),
         "g",
     );
     let replacement = Resource::from_client(
         groups,
-        json!({"displayName": "G", "members": [{"value": "u2", "type": "User"}, {"value": "u3"}]}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G", "members": [{"value": "u2", "type": "User"}, {"value": "u3"}]}),
         &Tolerances::strict(),
     )
     .unwrap();
@@ -640,7 +708,9 @@ fn typed_views() {
         u.groups().is_empty(),
         "groups are read-only and were ignored"
     );
-    let minimal = user(json!({"userName": "x"})).unwrap();
+    let minimal =
+        user(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x"}))
+            .unwrap();
     assert!(minimal.as_user().active(), "active defaults to true");
     assert!(minimal.as_user().name().is_none());
 
@@ -660,7 +730,9 @@ fn typed_views() {
 
 #[test]
 fn stored_round_trip() {
-    let r = user(json!({"userName": "a"})).unwrap();
+    let r =
+        user(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a"}))
+            .unwrap();
     let back = Resource::from_stored(r.clone().into_json()).unwrap();
     assert_eq!(back, r);
     assert!(Resource::from_stored(json!("x")).is_err());
@@ -675,7 +747,7 @@ async fn versions_count_changes_and_no_ops_keep_meta() {
         &engine,
         Method::Post,
         "/Users",
-        Some(&json!({"userName": "a", "active": true})),
+        Some(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", "active": true})),
     )
     .await;
     assert_eq!(created.header("etag"), Some(r#"W/"1""#));
@@ -703,7 +775,7 @@ async fn versions_count_changes_and_no_ops_keep_meta() {
         &engine,
         Method::Put,
         "/Users/u1",
-        Some(&json!({"userName": "a", "active": false})),
+        Some(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", "active": false})),
     )
     .await;
     assert_eq!(
@@ -723,7 +795,7 @@ fn large_member_lists_dedupe_in_linear_time() {
         .map(|i| serde_json::json!({"value": format!("user-{i}")}))
         .collect();
     members.push(serde_json::json!({"value": "user-7"}));
-    let body = serde_json::json!({"displayName": "Everyone", "members": members});
+    let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Everyone", "members": members});
     let group =
         scim_core::Resource::from_client(view, body, &scim_core::Tolerances::default()).unwrap();
     assert_eq!(

@@ -147,13 +147,13 @@ fn a_failing_store_answers_503_and_logs_the_source_chain_once() {
                 }
                 engine.handle(req)
             };
-            let created = send(Method::Post, "/Users", Some(json!({"userName": "bjensen"}))).await;
+            let created = send(Method::Post, "/Users", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bjensen"}))).await;
             assert_eq!(created.status, 201);
             let id = created.json()["id"].as_str().unwrap().to_owned();
 
             store.down.store(true, Ordering::SeqCst);
             let secret_body =
-                json!({"userName": "private-name-in-body", "password": "hunter2-in-body"});
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "private-name-in-body", "password": "hunter2-in-body"});
             let requests = [
                 (Method::Get, format!("/Users/{id}"), None),
                 (Method::Get, "/Users".to_owned(), None),

@@ -128,7 +128,7 @@ fn instant(rng: &mut Rng) -> String {
 
 /// A random user body.
 fn user(rng: &mut Rng, i: usize) -> Value {
-    let mut body = json!({"userName": format!("{}-{i}", word(rng))});
+    let mut body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("{}-{i}", word(rng))});
     let mut set = |key: &str, value: Value, rng: &mut Rng| {
         if rng.chance(70) {
             body[key] = value;
@@ -451,7 +451,7 @@ fn data() -> Data {
                 }
                 acc
             });
-        let body = json!({"displayName": word(&mut rng)});
+        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": word(&mut rng)});
         let resource = Resource::from_client(&groups_view, body, &Tolerances::default()).unwrap();
         groups.push(record(
             &groups_view,

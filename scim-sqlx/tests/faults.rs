@@ -35,7 +35,8 @@ fn options() -> Options {
 }
 
 async fn create(engine: &ScimEngine, user_name: &str) -> u16 {
-    let body = json!({"userName": user_name});
+    let body =
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name});
     let req = ScimRequest::new(Method::Post, "/Users").with_body(body.to_string().into_bytes());
     engine.handle(req).await.status
 }

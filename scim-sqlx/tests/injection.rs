@@ -57,7 +57,7 @@ async fn run(store: SqlStore) {
         .build()
         .unwrap();
     for name in NAMES {
-        let body = json!({"userName": name, "displayName": name, "title": name});
+        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name, "displayName": name, "title": name});
         let req = ScimRequest::new(Method::Post, "/Users").with_body(body.to_string().into_bytes());
         assert_eq!(engine.handle(req).await.status, 201, "{name}");
     }

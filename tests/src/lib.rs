@@ -10,7 +10,8 @@
 //!   required methods), so a difference between stores is a failing test;
 //! * a [`BearerAuthenticator`] with the tokens [`TOKEN_A`] (tenant `a`, label `idp-a`),
 //!   [`TOKEN_A2`] (a second live token of tenant `a`, for rotation) and [`TOKEN_B`]
-//!   (tenant `b`); the server keeps a clone in [`TestServer::auth`] so a test can add and
+//!   (tenant `b`), all under the engine's default profile, and [`TOKEN_STRICT`] and
+//!   [`TOKEN_LENIENT`] (tenant `a`, under the `strict` and `lenient` profiles); the server keeps a clone in [`TestServer::auth`] so a test can add and
 //!   remove tokens at runtime;
 //! * a [`RecordingRevoker`] that records every successful [`TokenRevoker::revoke`] call
 //!   and can be made to fail on demand ([`TestServer::fail_revocations`]).
@@ -34,8 +35,8 @@
 use async_trait::async_trait;
 use reqwest::header::HeaderMap;
 use scim_core::{
-    BearerAuthenticator, RequestContext, RevocationError, RevocationReason, ScimEngine, Store,
-    TokenRevoker,
+    BearerAuthenticator, Profile, RequestContext, RevocationError, RevocationReason, ScimEngine,
+    Store, TokenRevoker,
 };
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -49,6 +50,13 @@ pub const TOKEN_A: &str = "token-a";
 pub const TOKEN_A2: &str = "token-a2";
 /// Bearer token of tenant `b` (label `idp-b`).
 pub const TOKEN_B: &str = "token-b";
+
+/// Bearer token of tenant `a` whose requests run under the `strict` profile (label
+/// `strict-client`).
+pub const TOKEN_STRICT: &str = "token-strict";
+/// Bearer token of tenant `a` whose requests run under the `lenient` profile (label
+/// `lenient-client`).
+pub const TOKEN_LENIENT: &str = "token-lenient";
 
 /// Where SCIM is mounted on the host app.
 pub const MOUNT: &str = "/scim/v2";
@@ -130,6 +138,8 @@ pub fn authenticator() -> BearerAuthenticator {
         .with_token("a", "idp-a", TOKEN_A)
         .with_token("a", "idp-a-rotated", TOKEN_A2)
         .with_token("b", "idp-b", TOKEN_B)
+        .with_profile_token("a", "strict-client", Profile::strict(), TOKEN_STRICT)
+        .with_profile_token("a", "lenient-client", Profile::lenient(), TOKEN_LENIENT)
 }
 
 /// The stores the suite runs against, each a fresh, empty one per call; `None` when the
@@ -227,8 +237,8 @@ pub mod stores {
 }
 
 /// The one engine configuration both adapters serve: the given store, authenticator and
-/// revoker, and otherwise the defaults (1 MiB body limit, every IdP tolerance on, hard
-/// delete, 409 on duplicates).
+/// revoker, and otherwise the defaults (1 MiB body limit, the `default` compatibility
+/// profile for tokens without one, hard delete, 409 on duplicates).
 pub fn engine(
     store: Arc<dyn Store>,
     auth: BearerAuthenticator,
@@ -566,6 +576,16 @@ impl TestServer {
     pub async fn post_as(&self, token: &str, path: &str, body: &Value) -> Response {
         send(
             self.request_as(Some(token), Method::POST, path)
+                .header("content-type", SCIM_JSON)
+                .body(serde_json::to_vec(body).expect("serializable")),
+        )
+        .await
+    }
+
+    /// A request with a JSON body (sent exactly as given) as the holder of `token`.
+    pub async fn send_as(&self, token: &str, method: Method, path: &str, body: &Value) -> Response {
+        send(
+            self.request_as(Some(token), method, path)
                 .header("content-type", SCIM_JSON)
                 .body(serde_json::to_vec(body).expect("serializable")),
         )

@@ -11,7 +11,7 @@ use scim_examples::{AppError, DemoApp, Options, announce, init_tracing};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
     let options = Options::parse();
-    let (tokens, generated) = options.tokens();
+    let (tokens, generated) = options.tokens()?;
     let app = DemoApp::open(&tokens, &options.database_url).await?;
     let data = web::Data::new(app.clone());
     let server = HttpServer::new(move || {

@@ -17,7 +17,7 @@ use tower_http::normalize_path::NormalizePathLayer;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
     let options = Options::parse();
-    let (tokens, generated) = options.tokens();
+    let (tokens, generated) = options.tokens()?;
     let app = DemoApp::open(&tokens, &options.database_url).await?;
     let router = Router::new()
         .route("/app/login", post(login))

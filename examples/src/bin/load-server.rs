@@ -35,7 +35,7 @@ struct LoadOptions {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
     let options = LoadOptions::parse();
-    let (tokens, generated) = options.server.tokens();
+    let (tokens, generated) = options.server.tokens()?;
     let app = DemoApp::open(&tokens, &options.server.database_url).await?;
     let base = format!("http://{}/scim/v2", options.server.listen);
     let view = app

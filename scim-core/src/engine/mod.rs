@@ -45,7 +45,8 @@
 //! # Audit
 //!
 //! Every operation (also each Bulk operation) emits an `INFO` event with target
-//! `scim::audit` and fields `tenant`, `subject`, `operation` (`create`, `get`, `list`,
+//! `scim::audit` and fields `tenant`, `subject`, `profile` (the client's compatibility
+//! [`Profile`]), `operation` (`create`, `get`, `list`,
 //! `search`, `replace`, `patch`, `delete`, `bulk`), `resource_type`, `id`, `outcome`
 //! (`ok`/`error`) and `status`; every authentication failure a `WARN` event with the reason
 //! (never a credential).
@@ -69,7 +70,7 @@ use crate::schema::ResourceTypeView;
 use crate::schema::SchemaRegistry;
 use crate::store::Store;
 use crate::store::StoreError;
-use crate::tolerance::Tolerances;
+use crate::tolerance::{Profile, Tolerances};
 use chrono::{DateTime, Utc};
 use list::{ListParams, QueryParams};
 use route::Route;
@@ -156,8 +157,9 @@ impl Default for BulkLimits {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct EngineConfig {
-    /// IdP tolerances (all on by default; see [`Tolerances`]).
-    pub tolerances: Tolerances,
+    /// The compatibility profile of clients whose principal has none
+    /// ([`Profile::standard`] by default: the tolerances Okta and Entra ID need).
+    pub default_profile: Profile,
     /// What DELETE of a User does.
     pub delete_policy: DeletePolicy,
     /// What a colliding POST does.
@@ -179,7 +181,7 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
-            tolerances: Tolerances::default(),
+            default_profile: Profile::standard(),
             delete_policy: DeletePolicy::default(),
             duplicate_policy: DuplicatePolicy::default(),
             protected: ProtectedAccounts::default(),
@@ -262,6 +264,16 @@ impl ScimEngine {
     /// The configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.inner.config
+    }
+
+    /// The tolerances in force for the caller of `ctx`: its principal's profile, or the
+    /// default profile.
+    pub(crate) fn tolerances<'a>(&'a self, ctx: &'a RequestContext) -> &'a Tolerances {
+        ctx.principal
+            .profile
+            .as_ref()
+            .unwrap_or(&self.inner.config.default_profile)
+            .tolerances()
     }
 
     /// The largest body an adapter needs to read (the larger of the request body limit
@@ -357,6 +369,11 @@ impl ScimEngine {
                 );
                 return error_response(&ScimError::Unauthorized(err.to_string()));
             }
+        };
+        // Every request runs under a named profile, shown in its audit events.
+        let principal = match principal.profile {
+            Some(_) => principal,
+            None => principal.with_profile(self.inner.config.default_profile.clone()),
         };
         let ctx = RequestContext::new_at(principal, request.base_url.clone(), (self.inner.clock)());
         let mut pending = PendingRevocations::default();
@@ -727,6 +744,7 @@ fn audit(
         target: "scim::audit",
         tenant = ctx.tenant(),
         subject = %ctx.principal.subject,
+        profile = ctx.principal.profile.as_ref().map_or("default", Profile::name),
         operation,
         resource_type,
         id = id.unwrap_or("-"),
@@ -812,9 +830,16 @@ impl EngineBuilder {
         self
     }
 
-    /// Sets the IdP tolerances.
+    /// Sets the IdP tolerances of clients without a profile of their own (the default
+    /// profile keeps its name, `default`).
     pub fn tolerances(mut self, tolerances: Tolerances) -> Self {
-        self.config.tolerances = tolerances;
+        self.config.default_profile = Profile::custom("default", tolerances);
+        self
+    }
+
+    /// Sets the compatibility profile of clients whose principal has none.
+    pub fn default_profile(mut self, profile: Profile) -> Self {
+        self.config.default_profile = profile;
         self
     }
 

@@ -336,7 +336,7 @@ impl ScimEngine {
         let params = QueryParams::parse(op.query)?;
         let projection = self.projection(view, &params)?;
         let body = op.body.ok_or_else(|| missing_body("POST"))?;
-        let resource = Resource::from_client(view, body, &self.inner.config.tolerances)?;
+        let resource = Resource::from_client(view, body, self.tolerances(ctx))?;
         self.reserved(view, &resource)?;
         let lookup = unique_filter(view, &resource);
         let id = (self.inner.ids)();
@@ -395,7 +395,7 @@ impl ScimEngine {
         let params = QueryParams::parse(op.query)?;
         let projection = self.projection(view, &params)?;
         let body = op.body.ok_or_else(|| missing_body("PUT"))?;
-        let replacement = Resource::from_client(view, body, &self.inner.config.tolerances)?;
+        let replacement = Resource::from_client(view, body, self.tolerances(ctx))?;
         let mut attempt = 0;
         loop {
             let current = self.load(ctx, view, id, "replace").await?;
@@ -490,11 +490,11 @@ impl ScimEngine {
     ) -> Result<Outcome, ScimError> {
         let params = QueryParams::parse(op.query)?;
         let projection = self.projection(view, &params)?;
-        let tolerances = &self.inner.config.tolerances;
+        let tolerances = self.tolerances(ctx);
         let body = op.body.as_ref().ok_or_else(|| missing_body("PATCH"))?;
         let request = PatchRequest::from_json(body, tolerances)?;
 
-        if let Some(change) = self.membership_change(view, &request)? {
+        if let Some(change) = self.membership_change(ctx, view, &request)? {
             let version = self
                 .change_members(ctx, view, id, &change, op.if_match)
                 .await?;
@@ -617,6 +617,7 @@ impl ScimEngine {
     /// id, else `None` (the general PATCH path).
     fn membership_change(
         &self,
+        ctx: &RequestContext,
         view: &ResourceTypeView,
         request: &PatchRequest,
     ) -> Result<Option<MembershipChange>, ScimError> {
@@ -629,7 +630,7 @@ impl ScimEngine {
         if !def.multi_valued || def.attr_type != AttributeType::Complex {
             return Ok(None);
         }
-        let tolerances = &self.inner.config.tolerances;
+        let tolerances = self.tolerances(ctx);
         let is_members = |p: &AttrPath| {
             p.sub_attr.is_none()
                 && p.name.eq_ignore_ascii_case("members")
@@ -644,6 +645,11 @@ impl ScimEngine {
                 (PatchOp::Add, Some(PatchPath::Attr(p))) if is_members(p) => {
                     let Some(value) = operation.value.clone() else {
                         return Ok(None);
+                    };
+                    // A path naming `members` may add one member alone (RFC 7644 §3.5.2.1).
+                    let value = match value {
+                        Value::Object(_) => Value::Array(vec![value]),
+                        other => other,
                     };
                     let coerced = coerce_attribute(
                         def,

@@ -558,6 +558,18 @@ impl<'v> Engine<'v> {
                             PatchOp::Remove => self.remove_attr(root, t, value),
                             _ => {
                                 let value = value.ok_or_else(|| missing_value(op))?;
+                                // RFC 7644 §3.5.2.1: a path naming a multi-valued
+                                // attribute may add "a new value", one element alone.
+                                let single;
+                                let value = if t.def.multi_valued
+                                    && !value.is_array()
+                                    && !value.is_null()
+                                {
+                                    single = Value::Array(vec![value.clone()]);
+                                    &single
+                                } else {
+                                    value
+                                };
                                 self.write_attr(root, op, t, value, false)
                             }
                         },
@@ -967,7 +979,7 @@ impl<'v> Engine<'v> {
                         def.name
                     )));
                 }
-                match self.incoming(def, raw.clone(), &path)? {
+                match self.incoming(def, Value::Array(vec![raw.clone()]), &path)? {
                     Value::Array(mut items) if items.len() == 1 => match items.pop() {
                         Some(Value::Object(obj)) => obj,
                         _ => Map::new(),

@@ -73,7 +73,14 @@ pub fn coerce_attribute(
     }
     let items = match value {
         Value::Array(items) => items,
-        other => vec![other],
+        other if tolerances.multi_valued_object_as_array => vec![other],
+        other => {
+            return Err(ScimError::InvalidValue(format!(
+                "`{path}` is multi-valued: send its values in an array (`[…]`), got {} \
+                 (RFC 7643 §2.4)",
+                describe(&other)
+            )));
+        }
     };
     let mut out: Vec<Value> = Vec::with_capacity(items.len());
     // Exact duplicates collapse (RFC 7643 §2.4). A linear check is cheapest for the usual
@@ -414,8 +421,16 @@ mod tests {
             out,
             json!([{"value": "a@x", "primary": false}, {"value": "b@x", "primary": true}])
         );
-        let single = coerce_attribute(&emails(), json!({"value": "c@x"}), &t, "emails").unwrap();
-        assert_eq!(single, json!([{"value": "c@x"}]));
+        let single = coerce_attribute(&emails(), json!({"value": "c@x"}), &t, "emails");
+        let err = single.unwrap_err();
+        assert!(matches!(err, ScimError::InvalidValue(_)), "{err}");
+        assert!(
+            err.to_string().contains("`emails` is multi-valued"),
+            "{err}"
+        );
+        let lenient = Tolerances::lenient();
+        let single = coerce_attribute(&emails(), json!({"value": "c@x"}), &lenient, "emails");
+        assert_eq!(single.unwrap(), json!([{"value": "c@x"}]));
         assert_eq!(
             coerce_attribute(&emails(), json!([]), &t, "emails").unwrap(),
             Value::Null

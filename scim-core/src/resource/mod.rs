@@ -81,9 +81,13 @@ impl Resource {
         // Phase 1: group raw values by their place in the resource, keys in schema case.
         let mut core: Map<String, Value> = Map::new();
         let mut exts: Map<String, Value> = Map::new();
+        let mut schemas_seen = false;
         for (key, value) in body {
             match locate(view, &key)? {
-                Target::Schemas => check_schemas(view, &value)?,
+                Target::Schemas => {
+                    check_schemas(view, &value)?;
+                    schemas_seen = true;
+                }
                 Target::Core(def, sub) => put_raw(&mut core, def, sub, value),
                 Target::Ext(schema, def, sub) => {
                     if let Some(obj) = ext_object(&mut exts, schema) {
@@ -116,6 +120,10 @@ impl Resource {
                     }
                 },
             }
+        }
+
+        if !schemas_seen {
+            return Err(missing_schemas(view));
         }
 
         // Phase 2: coerce, drop read-only and unassigned values.
@@ -532,26 +540,47 @@ fn coerce_writable(
     Ok(if value.is_null() { None } else { Some(value) })
 }
 
+/// The error for a body without `schemas`.
+fn missing_schemas(view: &ResourceTypeView) -> ScimError {
+    ScimError::InvalidSyntax(format!(
+        "`schemas` is required (RFC 7643 §3): send `\"schemas\": [\"{}\"]` and the URN of \
+         every extension the body uses",
+        view.core_schema().id
+    ))
+}
+
+/// RFC 7643 §3: `schemas` is a non-empty array of URI strings that includes the resource
+/// type's core schema. A URN the resource type does not know is allowed when the body has
+/// no attributes under it (Entra ID lists its custom-extension URN on groups, some clients
+/// `urn:scim:schemas:core:1.0` beside the 2.0 core URN); keys under an unknown URN are
+/// refused where the attribute is located. The server recomputes `schemas` afterwards.
 fn check_schemas(view: &ResourceTypeView, value: &Value) -> ScimResult<()> {
-    let items: Vec<&Value> = match value {
-        Value::Null => Vec::new(),
-        Value::Array(items) => items.iter().collect(),
-        other => vec![other],
+    let items = match value {
+        Value::Array(items) if !items.is_empty() => items,
+        Value::Null => return Err(missing_schemas(view)),
+        other => {
+            return Err(ScimError::InvalidSyntax(format!(
+                "`schemas` must be a non-empty array of schema URIs (RFC 7643 §3), got {}",
+                kind(other)
+            )));
+        }
     };
+    let mut has_core = false;
     for item in items {
         let Some(uri) = item.as_str() else {
             return Err(ScimError::InvalidValue(format!(
-                "`schemas` must be an array of schema URIs, got {}",
+                "`schemas` must be an array of schema URIs, got {} in it",
                 kind(item)
             )));
         };
-        if !view.schema_uris().any(|u| u.eq_ignore_ascii_case(uri)) {
-            return Err(ScimError::InvalidValue(format!(
-                "`schemas` lists `{uri}`, which is not a schema of the {} resource type (known: {})",
-                view.resource_type.name,
-                view.schema_uris().collect::<Vec<_>>().join(", ")
-            )));
-        }
+        has_core |= uri.eq_ignore_ascii_case(&view.core_schema().id);
+    }
+    if !has_core {
+        return Err(ScimError::InvalidValue(format!(
+            "`schemas` must include the {} core schema `{}` (RFC 7643 §3)",
+            view.resource_type.name,
+            view.core_schema().id
+        )));
     }
     Ok(())
 }

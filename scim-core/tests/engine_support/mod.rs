@@ -111,7 +111,7 @@ pub async fn create_user(engine: &ScimEngine, user_name: &str) -> String {
         engine,
         Method::Post,
         "/Users",
-        Some(json!({"userName": user_name})),
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name})),
     )
     .await;
     assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
@@ -124,7 +124,7 @@ pub async fn create_group(engine: &ScimEngine, name: &str, members: &[&str]) -> 
         engine,
         Method::Post,
         "/Groups",
-        Some(json!({"displayName": name, "members": members})),
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members})),
     )
     .await;
     assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));

@@ -55,6 +55,7 @@ pub(super) async fn records_round_trip<S: Store>(store: Arc<S>, fx: &Fixture) ->
     let user = fx.build(
         users,
         json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
             "userName": "bjensen",
             "externalId": "701984",
             "name": {"givenName": "Barbara", "familyName": "Jensen"},
@@ -82,7 +83,7 @@ pub(super) async fn records_round_trip<S: Store>(store: Arc<S>, fx: &Fixture) ->
     let new = fx.replacement(
         users,
         &user,
-        json!({"userName": "bjensen", "displayName": "Babs", "active": false}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bjensen", "displayName": "Babs", "active": false}),
     )?;
     ensure_eq!(
         new.version(),
@@ -151,7 +152,7 @@ pub(super) async fn records_round_trip<S: Store>(store: Arc<S>, fx: &Fixture) ->
     ensure_eq!(member_ids(&got), uids, "members in insertion order");
     let typed = fx.build(
         fx.groups(),
-        json!({"displayName": "Typed", "members": [{"value": uids[0], "type": "User", "display": "C"}]}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Typed", "members": [{"value": uids[0], "type": "User", "display": "C"}]}),
     )?;
     store
         .create(&fx.a, fx.groups(), &typed)
@@ -201,7 +202,11 @@ pub(super) async fn tenants_are_isolated<S: Store>(store: Arc<S>, fx: &Fixture) 
         vec![in_b.id().to_owned()],
         "tenant B lists only its user"
     );
-    let stolen = fx.replacement(users, &in_a, json!({"userName": "mallory"}))?;
+    let stolen = fx.replacement(
+        users,
+        &in_a,
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "mallory"}),
+    )?;
     ensure!(
         matches!(
             store.replace(&fx.b, users, &stolen, in_a.version()).await,
@@ -275,7 +280,11 @@ pub(super) async fn uniqueness_is_case_insensitive<S: Store>(
     );
     let second = fx.user("jsmith")?;
     store.create(&fx.a, users, &second).await.ctx("create")?;
-    let clash = fx.replacement(users, &second, json!({"userName": "BJENSEN"}))?;
+    let clash = fx.replacement(
+        users,
+        &second,
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "BJENSEN"}),
+    )?;
     ensure!(
         matches!(
             store.replace(&fx.a, users, &clash, second.version()).await,
@@ -288,7 +297,11 @@ pub(super) async fn uniqueness_is_case_insensitive<S: Store>(
         second,
         "a refused replace changes nothing"
     );
-    let recased = fx.replacement(users, &first, json!({"userName": "BJensen"}))?;
+    let recased = fx.replacement(
+        users,
+        &first,
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "BJensen"}),
+    )?;
     store
         .replace(&fx.a, users, &recased, first.version())
         .await
@@ -301,7 +314,11 @@ pub(super) async fn uniqueness_is_case_insensitive<S: Store>(
         .create(&fx.a, users, &fx.user("bjensen")?)
         .await
         .ctx("a deleted user's userName is free again")?;
-    let renamed = fx.replacement(users, &second, json!({"userName": "jsmith2"}))?;
+    let renamed = fx.replacement(
+        users,
+        &second,
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "jsmith2"}),
+    )?;
     store
         .replace(&fx.a, users, &renamed, second.version())
         .await
@@ -449,7 +466,7 @@ pub(super) async fn totals_follow_creates_and_deletes<S: Store>(
     let newer = fx.replacement(
         users,
         &created[1],
-        json!({"userName": "counted01", "title": "x"}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "counted01", "title": "x"}),
     )?;
     store
         .replace(&fx.a, users, &newer, stale)
@@ -514,12 +531,12 @@ pub(super) async fn replace_and_delete_are_compare_and_swap<S: Store>(
     let users = fx.users();
     let user = fx.user("cas")?;
     store.create(&fx.a, users, &user).await.ctx("create")?;
-    let second = fx.replacement(users, &user, json!({"userName": "cas", "title": "two"}))?;
+    let second = fx.replacement(users, &user, json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "cas", "title": "two"}))?;
     store
         .replace(&fx.a, users, &second, user.version())
         .await
         .ctx("replace")?;
-    let stale = fx.replacement(users, &user, json!({"userName": "cas", "title": "lost"}))?;
+    let stale = fx.replacement(users, &user, json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "cas", "title": "lost"}))?;
     ensure!(
         matches!(
             store.replace(&fx.a, users, &stale, user.version()).await,
@@ -618,7 +635,7 @@ pub(super) async fn memberships_follow_members<S: Store>(store: Arc<S>, fx: &Fix
     let g2b = fx.replacement(
         groups,
         &g2,
-        json!({"displayName": "Everyone", "members": [{"value": u1.id()}, {"value": u2.id()}]}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Everyone", "members": [{"value": u1.id()}, {"value": u2.id()}]}),
     )?;
     store
         .replace(&fx.a, groups, &g2b, g2.version())
@@ -627,7 +644,7 @@ pub(super) async fn memberships_follow_members<S: Store>(store: Arc<S>, fx: &Fix
     let g1b = fx.replacement(
         groups,
         &g1,
-        json!({"displayName": "Administrators", "members": [{"value": u1.id()}]}),
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Administrators", "members": [{"value": u1.id()}]}),
     )?;
     store
         .replace(&fx.a, groups, &g1b, g1.version())
@@ -658,7 +675,7 @@ pub(super) async fn memberships_follow_members<S: Store>(store: Arc<S>, fx: &Fix
         ]),
         "memberships after replacing members and renaming a group"
     );
-    let g2c = fx.replacement(groups, &g2b, json!({"displayName": "Everyone"}))?;
+    let g2c = fx.replacement(groups, &g2b, json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Everyone"}))?;
     store
         .replace(&fx.a, groups, &g2c, g2b.version())
         .await
@@ -1030,6 +1047,7 @@ async fn seed<S: Store>(store: &S, fx: &Fixture) -> Result<(Vec<String>, Vec<Str
     for i in 0..30usize {
         let given = ["Barbara", "Ana", "Zed"][i % 3];
         let mut body = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
             "userName": format!("User{i:02}"),
             "externalId": format!("ext-{i}"),
             "active": i % 2 == 0,

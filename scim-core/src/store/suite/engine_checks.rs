@@ -166,6 +166,7 @@ pub(super) async fn filters_through_the_engine<S: Store>(store: Arc<S>, fx: &Fix
     let mut users = Vec::new();
     for i in 0..12usize {
         let mut body = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
             "userName": format!("u{i:02}"),
             "active": i % 2 == 0,
             "emails": [{"value": format!("u{i}@example.com"), "type": if i % 2 == 0 { "work" } else { "home" }}],
@@ -179,13 +180,13 @@ pub(super) async fn filters_through_the_engine<S: Store>(store: Arc<S>, fx: &Fix
     let g1 = client
         .create(
             "/Groups",
-            json!({"displayName": "G1", "members": [{"value": users[0]}, {"value": users[1]}]}),
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G1", "members": [{"value": users[0]}, {"value": users[1]}]}),
         )
         .await?;
     let g2 = client
         .create(
             "/Groups",
-            json!({"displayName": "G2", "members": [{"value": users[1]}]}),
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G2", "members": [{"value": users[1]}]}),
         )
         .await?;
     let set =
@@ -293,7 +294,8 @@ pub(super) async fn sorting_through_the_engine<S: Store>(store: Arc<S>, fx: &Fix
         ("bravo", Some("c"), None),
     ];
     for (name, title, email) in rows {
-        let mut body = json!({"userName": name});
+        let mut body =
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name});
         if let Some(t) = title {
             body["title"] = json!(t);
         }
@@ -411,7 +413,7 @@ pub(super) async fn cursor_paging_through_the_engine<S: Store>(
     for i in 0..23 {
         ids.push(
             client
-                .create("/Users", json!({"userName": format!("page{i:03}")}))
+                .create("/Users", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("page{i:03}")}))
                 .await?,
         );
     }
@@ -451,7 +453,7 @@ pub(super) async fn cursor_paging_through_the_engine<S: Store>(
         match page_no {
             0 => {
                 client
-                    .create("/Users", json!({"userName": "newcomer"}))
+                    .create("/Users", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "newcomer"}))
                     .await?;
             }
             1 => {
@@ -512,13 +514,21 @@ pub(super) async fn membership_patches_through_the_engine<S: Store>(
 ) -> Outcome {
     let client = Client::new(store, fx)?;
     let a = client
-        .create("/Users", json!({"userName": "alice"}))
+        .create(
+            "/Users",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "alice"}),
+        )
         .await?;
-    let b = client.create("/Users", json!({"userName": "bob"})).await?;
+    let b = client
+        .create(
+            "/Users",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bob"}),
+        )
+        .await?;
     let g = client
         .create(
             "/Groups",
-            json!({"displayName": "Team", "members": [{"value": a}]}),
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Team", "members": [{"value": a}]}),
         )
         .await?;
     let path = format!("/Groups/{g}");

@@ -230,7 +230,7 @@ impl Fixture {
     }
 
     pub(super) fn user(&self, user_name: &str) -> Result<StoredResource, String> {
-        self.build(self.users(), serde_json::json!({ "userName": user_name }))
+        self.build(self.users(), serde_json::json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name }))
     }
 
     pub(super) fn group(&self, display: &str, members: &[&str]) -> Result<StoredResource, String> {
@@ -240,7 +240,7 @@ impl Fixture {
             .collect();
         self.build(
             self.groups(),
-            serde_json::json!({ "displayName": display, "members": members }),
+            serde_json::json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": display, "members": members }),
         )
     }
 
