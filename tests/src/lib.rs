@@ -445,6 +445,27 @@ impl Response {
     /// the body.
     #[track_caller]
     pub fn expect_error(&self, status: u16, scim_type: Option<&str>) -> Value {
+        let body = self.expect_error_any(status);
+        match scim_type {
+            Some(t) => assert_eq!(
+                body["scimType"],
+                json!(t),
+                "{}: scimType in {body}",
+                self.request
+            ),
+            None => assert!(
+                body.get("scimType").is_none_or(Value::is_null),
+                "{}: unexpected scimType in {body}",
+                self.request
+            ),
+        }
+        body
+    }
+
+    /// Asserts an RFC 7644 §3.12 error with this status and a non-empty `detail`, whatever
+    /// its `scimType`; returns the body.
+    #[track_caller]
+    pub fn expect_error_any(&self, status: u16) -> Value {
         self.expect_status(status);
         let body = self.scim_json();
         assert_eq!(
@@ -459,22 +480,21 @@ impl Response {
             "{}: error `status` must be the string {status:?}: {body}",
             self.request
         );
-        match scim_type {
-            Some(t) => assert_eq!(
-                body["scimType"],
-                json!(t),
-                "{}: scimType in {body}",
-                self.request
-            ),
-            None => assert!(
-                body.get("scimType").is_none_or(Value::is_null),
-                "{}: unexpected scimType in {body}",
-                self.request
-            ),
-        }
         if let Some(detail) = body.get("detail") {
             assert!(detail.is_string(), "{}: detail in {body}", self.request);
         }
+        body
+    }
+
+    /// [`expect_error_any`](Self::expect_error_any) with a `detail` that says what to fix.
+    #[track_caller]
+    pub fn expect_refused(&self, status: u16) -> Value {
+        let body = self.expect_error_any(status);
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{}: no detail in {body}",
+            self.request
+        );
         body
     }
 }

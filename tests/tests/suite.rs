@@ -42,6 +42,11 @@ macro_rules! suite {
                 percent_encoded_path,
                 mount_root_trailing_slash,
                 protocol_details,
+                discovery_writes_are_405,
+                schemas_are_required,
+                extra_schema_urns_without_data,
+                multi_valued_attributes_need_arrays,
+                empty_operations_are_refused,
             );
         }
     };
@@ -2763,4 +2768,233 @@ async fn adapters_agree() {
         differences.len(),
         differences.join("\n\n")
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// IdP compatibility and strictness (issue 10): every real IdP request accepted, every
+// malformed one refused with nothing changed, per-client profiles.
+
+/// `POST /ServiceProviderConfig` (and any method but GET on the discovery endpoints) is 405
+/// with a SCIM error and `Allow: GET`, before the body is looked at: a broken body does not
+/// turn it into a 400.
+async fn discovery_writes_are_405(server: &TestServer) {
+    for path in [
+        "/ServiceProviderConfig",
+        "/Schemas",
+        "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+        "/ResourceTypes",
+        "/ResourceTypes/User",
+    ] {
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            for body in ["{not json", "{\"schemas\": []}"] {
+                let response = send(
+                    server
+                        .request(method.clone(), path)
+                        .header("content-type", SCIM_JSON)
+                        .body(body),
+                )
+                .await;
+                response.expect_error(405, None);
+                assert_eq!(
+                    response.header("allow").as_deref(),
+                    Some("GET"),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+    let response = server.get("/ServiceProviderConfig").await;
+    response.expect_status(200);
+}
+
+/// RFC 7643 §3: `schemas` is REQUIRED. POST and PUT of Users and Groups without it, with
+/// it empty, null, not an array, or without the core URN: 400 and nothing stored.
+async fn schemas_are_required(server: &TestServer) {
+    let user = server.create_user("schemas-kept").await;
+    let group = server.create_group("Schemas kept", &[]).await;
+    let (user_path, group_path) = (
+        format!("/Users/{}", id_of(&user)),
+        format!("/Groups/{}", id_of(&group)),
+    );
+    let cases: Vec<(&str, Option<Value>)> = vec![
+        ("missing", None),
+        ("null", Some(Value::Null)),
+        ("empty", Some(json!([]))),
+        ("a string", Some(json!(USER))),
+        ("an object", Some(json!({"0": USER}))),
+        ("the other core URN", Some(json!([GROUP]))),
+        ("only an extension", Some(json!([ENTERPRISE]))),
+    ];
+    for (what, schemas) in &cases {
+        let mut new_user = json!({"userName": format!("no-schemas-{what}")});
+        let mut new_group = json!({"displayName": format!("No schemas {what}")});
+        if let Some(schemas) = schemas {
+            new_user["schemas"] = schemas.clone();
+            // The "other core URN" for a Group is the User's.
+            new_group["schemas"] = if schemas == &json!([GROUP]) {
+                json!([USER])
+            } else {
+                schemas.clone()
+            };
+        }
+        let body = server.post("/Users", &new_user).await.expect_refused(400);
+        assert!(
+            body["detail"].as_str().unwrap().contains("schemas"),
+            "{what}: {body}"
+        );
+        server
+            .post("/Groups", &new_group)
+            .await
+            .expect_refused(400);
+        server
+            .put(&user_path, &new_user, None)
+            .await
+            .expect_refused(400);
+        server
+            .put(&group_path, &new_group, None)
+            .await
+            .expect_refused(400);
+    }
+    let listed = server.get("/Users").await.scim_json();
+    assert_eq!(listed["totalResults"], 1, "{listed}");
+    let listed = server.get("/Groups").await.scim_json();
+    assert_eq!(listed["totalResults"], 1, "{listed}");
+    let got = server.get(&user_path).await.scim_json();
+    assert_eq!(got["userName"], "schemas-kept");
+}
+
+/// Extra URNs without data are accepted (Entra's custom-extension URN on groups, the legacy
+/// 1.0 core URN), `meta` from the client is ignored; an unknown URN with attributes is 400.
+async fn extra_schema_urns_without_data(server: &TestServer) {
+    let created = server
+        .post(
+            "/Groups",
+            &json!({
+                "schemas": [GROUP, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+                "displayName": "Entra group",
+                "meta": {"resourceType": "Group", "created": "2001-01-01T00:00:00Z"}
+            }),
+        )
+        .await;
+    created.expect_status(201);
+    let group = created.scim_json();
+    assert_eq!(group["schemas"], json!([GROUP]));
+    assert_ne!(group["meta"]["created"], "2001-01-01T00:00:00Z");
+    let created = server
+        .post(
+            "/Users",
+            &json!({"schemas": ["urn:scim:schemas:core:1.0", USER], "userName": "legacy-urn"}),
+        )
+        .await;
+    created.expect_status(201);
+    let body = server
+        .post(
+            "/Users",
+            &json!({
+                "schemas": [USER, "urn:example:unknown:2.0:User"],
+                "userName": "unknown-data",
+                "urn:example:unknown:2.0:User": {"colour": "green"}
+            }),
+        )
+        .await
+        .expect_refused(400);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("urn:example:unknown"),
+        "{body}"
+    );
+    let found = server
+        .get("/Users?filter=userName%20eq%20%22unknown-data%22")
+        .await
+        .scim_json();
+    assert_eq!(found["totalResults"], 0);
+}
+
+/// RFC 7643 §2.4: `"emails": {…}` instead of `[{…}]` is 400 `invalidValue` naming the
+/// attribute, on POST, PUT and in a path-less PATCH; a client whose profile names
+/// `multi_valued_object_as_array` (here `lenient`) gets a one-element array.
+async fn multi_valued_attributes_need_arrays(server: &TestServer) {
+    let single = json!({"value": "b@example.com", "type": "work"});
+    let body = server
+        .post(
+            "/Users",
+            &json!({"schemas": [USER], "userName": "single-email", "emails": single}),
+        )
+        .await
+        .expect_error(400, Some("invalidValue"));
+    assert!(
+        body["detail"].as_str().unwrap().contains("`emails`"),
+        "{body}"
+    );
+    let user = server.create_user("array-emails").await;
+    let path = format!("/Users/{}", id_of(&user));
+    server
+        .put(&path, &json!({"schemas": [USER], "userName": "array-emails", "phoneNumbers": {"value": "+1 555"}}), None)
+        .await
+        .expect_error(400, Some("invalidValue"));
+    server
+        .patch(
+            &path,
+            json!([{"op": "add", "value": {"emails": single}}]),
+            None,
+        )
+        .await
+        .expect_error(400, Some("invalidValue"));
+    let group = server.create_group("Single member", &[]).await;
+    server
+        .post(
+            "/Groups",
+            &json!({"schemas": [GROUP], "displayName": "G", "members": {"value": id_of(&user)}}),
+        )
+        .await
+        .expect_error(400, Some("invalidValue"));
+    let got = server.get(&path).await.scim_json();
+    assert!(
+        got.get("emails").is_none() && got.get("phoneNumbers").is_none(),
+        "{got}"
+    );
+    // RFC 7644 §3.5.2.1: a path naming the attribute may add one value alone.
+    let added = server
+        .patch(
+            &path,
+            json!([{"op": "add", "path": "emails", "value": single}]),
+            None,
+        )
+        .await;
+    added.expect_status(200);
+    assert_eq!(added.scim_json()["emails"][0]["value"], "b@example.com");
+    let lenient = server
+        .send_as(
+            scim_tests::TOKEN_LENIENT,
+            Method::POST,
+            "/Users",
+            &json!({"schemas": [USER], "userName": "lenient-email", "emails": single}),
+        )
+        .await;
+    lenient.expect_status(201);
+    assert_eq!(lenient.scim_json()["emails"], json!([single]));
+    let _ = group;
+}
+
+/// RFC 7644 §3.5.2: `"Operations": []` is 400 under the default and strict profiles and a
+/// no-op for a client whose profile names `empty_patch_operations` (`lenient`).
+async fn empty_operations_are_refused(server: &TestServer) {
+    let user = server.create_user("empty-ops").await;
+    let path = format!("/Users/{}", id_of(&user));
+    let body = json!({"schemas": [PATCH_OP], "Operations": []});
+    for token in [TOKEN_A, scim_tests::TOKEN_STRICT] {
+        server
+            .send_as(token, Method::PATCH, &path, &body)
+            .await
+            .expect_refused(400);
+    }
+    let lenient = server
+        .send_as(scim_tests::TOKEN_LENIENT, Method::PATCH, &path, &body)
+        .await;
+    assert!(matches!(lenient.status, 200 | 204), "{}", lenient.status);
+    let got = server.get(&path).await;
+    assert_eq!(got.etag(), server.get(&path).await.etag());
+    assert_eq!(got.scim_json()["meta"]["version"], user["meta"]["version"]);
 }

@@ -399,7 +399,20 @@ impl ScimEngine {
         pending: &mut PendingRevocations,
     ) -> Result<Outcome, ScimError> {
         let bulk = route::is_bulk(&request.path);
-        let checked = self.check_request(request, bulk);
+        // A method the endpoint does not serve is 405 before the body is read: a POST to
+        // /ServiceProviderConfig with a broken body is refused for its method, not its body.
+        let route_refuses = !bulk
+            && request.method != Method::Other
+            && !route::parse(&self.inner.registry, &request.path).allows(request.method);
+        let checked = if route_refuses {
+            Err(ScimError::MethodNotAllowed(format!(
+                "{} is not supported on {} (RFC 7644 §3.2)",
+                request.method.as_str(),
+                request.path
+            )))
+        } else {
+            self.check_request(request, bulk)
+        };
         if bulk {
             let result = match checked {
                 Ok(body) => self.bulk(ctx, request, body, pending).await,

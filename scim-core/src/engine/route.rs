@@ -4,6 +4,7 @@
 //! Endpoint names match case-insensitively (`/users` finds `/Users`), a trailing `/` is
 //! ignored, and discovery endpoints take precedence over host resource types.
 
+use crate::http::Method;
 use crate::schema::{ResourceTypeView, SchemaRegistry};
 
 /// Where a request path leads.
@@ -53,6 +54,16 @@ impl Route<'_> {
 
 impl Route<'_> {
     /// The methods the route supports, for the `Allow` header of a 405 (RFC 9110 §15.5.6).
+    /// Whether the endpoint serves `method` (an unknown path answers 404 whatever the
+    /// method).
+    pub(crate) fn allows(&self, method: Method) -> bool {
+        matches!(self, Route::Unknown)
+            || self
+                .allowed_methods()
+                .split(", ")
+                .any(|allowed| allowed == method.as_str())
+    }
+
     pub(crate) fn allowed_methods(&self) -> &'static str {
         match self {
             Route::Root => "GET",
