@@ -410,6 +410,16 @@ fn whole_rule(def: &AttributeDef) -> Rule {
     Level::new(rules, true).into_rule()
 }
 
+/// RFC 7643 §2.1 `ATTRNAME = ALPHA *(nameChar)`, `nameChar = "-" / "_" / DIGIT / ALPHA`,
+/// and the `$ref` sub-attribute.
+fn is_attr_name(name: &str) -> bool {
+    name == "$ref"
+        || name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 fn parse_selection(list: &str, view: &ResourceTypeView) -> ScimResult<Selection> {
     let mut selection = Selection::default();
     for raw in list.split(',') {
@@ -433,9 +443,16 @@ fn parse_selection(list: &str, view: &ResourceTypeView) -> ScimResult<Selection>
             Some((a, s)) => (a, Some(s)),
             None => (path, None),
         };
-        if attr.is_empty() || sub.is_some_and(|s| s.is_empty() || s.contains('.')) {
+        if !is_attr_name(attr) || sub.is_some_and(|s| !is_attr_name(s)) {
+            let hint = if name.contains('[') {
+                " (a value filter such as `emails[type eq \"work\"]` cannot select elements \
+                 here; name the attribute, e.g. `emails`, or a sub-attribute, e.g. `emails.value`)"
+            } else {
+                ""
+            };
             return Err(ScimError::InvalidValue(format!(
-                "malformed attribute name `{name}` in attributes/excludedAttributes"
+                "malformed attribute name `{name}` in attributes/excludedAttributes \
+                 (RFC 7644 §3.9, §3.10){hint}"
             )));
         }
         let Some(location) = view.find(schema, attr) else {

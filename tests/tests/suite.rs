@@ -47,6 +47,10 @@ macro_rules! suite {
                 extra_schema_urns_without_data,
                 multi_valued_attributes_need_arrays,
                 empty_operations_are_refused,
+                filters_must_be_utf8,
+                reference_values_are_case_exact,
+                patch_operations_ignore_unknown_members,
+                attributes_with_a_value_filter_are_refused,
             );
         }
     };
@@ -2842,10 +2846,7 @@ async fn schemas_are_required(server: &TestServer) {
             body["detail"].as_str().unwrap().contains("schemas"),
             "{what}: {body}"
         );
-        server
-            .post("/Groups", &new_group)
-            .await
-            .expect_refused(400);
+        server.post("/Groups", &new_group).await.expect_refused(400);
         server
             .put(&user_path, &new_user, None)
             .await
@@ -2997,4 +2998,197 @@ async fn empty_operations_are_refused(server: &TestServer) {
     let got = server.get(&path).await;
     assert_eq!(got.etag(), server.get(&path).await.etag());
     assert_eq!(got.scim_json()["meta"]["version"], user["meta"]["version"]);
+}
+
+/// A `filter` that is not UTF-8 once percent-decoded is 400 `invalidFilter` (RFC 7644
+/// §3.4.2.2), on a collection and at the root.
+async fn filters_must_be_utf8(server: &TestServer) {
+    server.create_user("utf8").await;
+    for path in [
+        "/Users?filter=userName%20eq%20%22%FF%FE%22",
+        "/Users?filter=userName%20eq%20%22%C3%22",
+        "/Groups?filter=displayName%20eq%20%22%80%22",
+        "/?filter=userName%20eq%20%22%ED%A0%80%22",
+    ] {
+        let body = server
+            .get(path)
+            .await
+            .expect_error(400, Some("invalidFilter"));
+        assert!(
+            body["detail"].as_str().unwrap().contains("UTF-8"),
+            "{path}: {body}"
+        );
+    }
+    let ok = server
+        .get("/Users?filter=userName%20eq%20%22utf8%22")
+        .await
+        .scim_json();
+    assert_eq!(ok["totalResults"], 1);
+}
+
+/// Reference `value`s that hold a resource `id` compare like `id`, case-exact (RFC 7643
+/// §3.1, §4.2): Group `members.value`, User `groups.value`, enterprise `manager.value`.
+async fn reference_values_are_case_exact(server: &TestServer) {
+    let boss = server.create_user("case-boss").await;
+    let boss_id = id_of(&boss);
+    let other_case: String = boss_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    assert_ne!(other_case, boss_id, "the id has letters");
+    let employee = server
+        .post(
+            "/Users",
+            &json!({"schemas": [USER, ENTERPRISE], "userName": "case-employee", ENTERPRISE: {"manager": {"value": boss_id}}}),
+        )
+        .await;
+    employee.expect_status(201);
+    let group = server.create_group("Case group", &[&boss_id]).await;
+    let group_id = id_of(&group);
+    let count = |body: Value| body["totalResults"].as_u64().unwrap();
+    for (path, exact) in [
+        (
+            format!(
+                "/Groups?filter={}",
+                enc(&format!("members.value eq \"{boss_id}\""))
+            ),
+            1,
+        ),
+        (
+            format!(
+                "/Groups?filter={}",
+                enc(&format!("members.value eq \"{other_case}\""))
+            ),
+            0,
+        ),
+        (
+            format!(
+                "/Groups?filter={}",
+                enc(&format!("members[value eq \"{other_case}\"]"))
+            ),
+            0,
+        ),
+        (
+            format!(
+                "/Users?filter={}",
+                enc(&format!("groups.value eq \"{group_id}\""))
+            ),
+            1,
+        ),
+        (
+            format!(
+                "/Users?filter={}",
+                enc(&format!("groups.value eq \"{}\"", group_id.to_uppercase()))
+            ),
+            0,
+        ),
+        (
+            format!(
+                "/Users?filter={}",
+                enc(&format!("{ENTERPRISE}:manager.value eq \"{boss_id}\""))
+            ),
+            1,
+        ),
+        (
+            format!(
+                "/Users?filter={}",
+                enc(&format!("{ENTERPRISE}:manager.value eq \"{other_case}\""))
+            ),
+            0,
+        ),
+    ] {
+        let got = server.get(&path).await;
+        got.expect_status(200);
+        assert_eq!(count(got.scim_json()), exact, "{path}");
+    }
+    // Removing a member by the id in another case removes nothing.
+    let path = format!("/Groups/{group_id}");
+    let removed = server
+        .patch(
+            &path,
+            json!([{"op": "remove", "path": format!("members[value eq \"{other_case}\"]")}]),
+            None,
+        )
+        .await;
+    assert!(
+        matches!(removed.status, 200 | 204 | 400),
+        "{}",
+        removed.status
+    );
+    let got = server.get(&path).await.scim_json();
+    assert_eq!(got["members"][0]["value"], boss_id.as_str(), "{got}");
+}
+
+/// Unknown members of a PATCH operation (`"name": "addMember"`, as some IdPs send) and
+/// unknown sub-attributes of a member value (`"displayName"`) are ignored: the member is
+/// added, the existing ones kept.
+async fn patch_operations_ignore_unknown_members(server: &TestServer) {
+    let (a, b) = (
+        server.create_user("op-member-a").await,
+        server.create_user("op-member-b").await,
+    );
+    let group = server.create_group("Op members", &[&id_of(&a)]).await;
+    let path = format!("/Groups/{}", id_of(&group));
+    let body = json!({
+        "schemas": [PATCH_OP],
+        "Operations": [{
+            "name": "addMember",
+            "op": "add",
+            "path": "members",
+            "value": [{"displayName": "B", "value": id_of(&b)}]
+        }]
+    });
+    for token in [TOKEN_A, scim_tests::TOKEN_STRICT] {
+        let response = server.send_as(token, Method::PATCH, &path, &body).await;
+        assert!(
+            matches!(response.status, 200 | 204),
+            "{token}: {} {}",
+            response.status,
+            response.json()
+        );
+    }
+    let got = server.get(&path).await.scim_json();
+    let members: BTreeSet<String> = got["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(members, BTreeSet::from([id_of(&a), id_of(&b)]), "{got}");
+}
+
+/// `attributes=emails[type eq "work"]` (not RFC 7644 §3.9 syntax, sent by some clients) is
+/// refused with 400 `invalidValue` naming the parameter: never a 500 and never every email.
+async fn attributes_with_a_value_filter_are_refused(server: &TestServer) {
+    let created = server
+        .post(
+            "/Users",
+            &json!({"schemas": [USER], "userName": "projected", "emails": [
+                {"value": "w@example.com", "type": "work"}, {"value": "h@example.com", "type": "home"}
+            ]}),
+        )
+        .await;
+    created.expect_status(201);
+    let id = id_of(&created.scim_json());
+    let projection = enc("emails[type eq \"work\"]");
+    for path in [
+        format!("/Users/{id}?attributes={projection}"),
+        format!("/Users?attributes={projection}"),
+        format!("/Users/{id}?excludedAttributes={projection}"),
+    ] {
+        let body = server
+            .get(&path)
+            .await
+            .expect_error(400, Some("invalidValue"));
+        assert!(
+            body["detail"].as_str().unwrap().contains("attributes"),
+            "{path}: {body}"
+        );
+    }
 }

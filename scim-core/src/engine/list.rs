@@ -56,7 +56,19 @@ impl QueryParams {
                 continue;
             }
             let (name, value) = part.split_once('=').unwrap_or((part, ""));
-            pairs.push((percent_decode(name)?, percent_decode(value)?));
+            let name = percent_decode(name)?;
+            let value = percent_decode(value).map_err(|err| {
+                if name.eq_ignore_ascii_case("filter") {
+                    ScimError::InvalidFilter(
+                        "the filter is not valid UTF-8 after percent-decoding; encode it as \
+                         UTF-8 (RFC 7644 §3.4.2.2, RFC 3986 §2.5)"
+                            .into(),
+                    )
+                } else {
+                    err
+                }
+            })?;
+            pairs.push((name, value));
         }
         Ok(Self { pairs })
     }

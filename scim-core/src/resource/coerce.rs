@@ -206,8 +206,12 @@ fn coerce_complex(
     path: &str,
 ) -> ScimResult<Value> {
     let mut out = Map::new();
+    let reference = references_resources(def);
     for (key, value) in obj {
         let Some(sub) = def.sub_attribute(&key) else {
+            if reference {
+                continue;
+            }
             return Err(ScimError::InvalidSyntax(format!(
                 "`{path}` has no sub-attribute `{key}`{}",
                 known_sub_attributes(def)
@@ -225,6 +229,20 @@ fn coerce_complex(
         return Ok(Value::Null);
     }
     Ok(Value::Object(out))
+}
+
+/// Whether `def` is a reference to other SCIM resources (its `$ref` names resource types,
+/// as Group `members`, User `groups` and the enterprise `manager` do). Such a value is
+/// identified by its `value`; IdPs decorate it with attributes of the referenced resource
+/// (`{"value": "…", "displayName": "B"}` on a member), which are ignored rather than
+/// refused.
+fn references_resources(def: &AttributeDef) -> bool {
+    def.sub_attribute("$ref").is_some_and(|r| {
+        !r.reference_types.is_empty()
+            && r.reference_types
+                .iter()
+                .all(|t| !matches!(t.as_str(), "external" | "uri"))
+    })
 }
 
 fn known_sub_attributes(def: &AttributeDef) -> String {
