@@ -43,6 +43,8 @@ pub struct Tolerances {
     /// Accept the enterprise `manager` as a bare string id and store it as
     /// `{"value": "<id>"}`. Entra ID sends
     /// `{"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "26118915-…"}`.
+    /// Also unwraps the legacy one-element array of this single-valued attribute:
+    /// `{"op": "replace", "path": "manager", "value": [{"value": "26118915-…"}]}`.
     pub entra_manager_string: bool,
     /// Accept attribute keys in a path-less `add`/`replace` value that are dotted
     /// (`"name.givenName"`) or URN-qualified (`"urn:…:enterprise:2.0:User:department"`),

@@ -803,3 +803,30 @@ fn large_member_lists_dedupe_in_linear_time() {
         100_000
     );
 }
+
+/// Entra ID's legacy one-element array for the single-valued `manager`
+/// (`"manager": [{"value": "26118915"}]`) is unwrapped under the default profile and
+/// refused under strict; two elements are refused under both.
+#[test]
+fn manager_one_element_array_tolerance() {
+    let body = json!({
+        "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+        "userName": "a",
+        ENTERPRISE_USER_SCHEMA: {"manager": [{"value": "26118915"}]}
+    });
+    let r = user(body.clone()).unwrap();
+    assert_eq!(
+        r.get(ENTERPRISE_USER_SCHEMA).unwrap()["manager"],
+        json!({"value": "26118915"})
+    );
+    assert_eq!(
+        strict_user(body).unwrap_err().scim_type(),
+        Some(ScimType::InvalidValue)
+    );
+    let two = json!({
+        "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+        "userName": "a",
+        ENTERPRISE_USER_SCHEMA: {"manager": [{"value": "1"}, {"value": "2"}]}
+    });
+    assert!(user(two).is_err());
+}

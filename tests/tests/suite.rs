@@ -51,6 +51,8 @@ macro_rules! suite {
                 reference_values_are_case_exact,
                 patch_operations_ignore_unknown_members,
                 attributes_with_a_value_filter_are_refused,
+                value_paths_without_a_match_are_no_target,
+                enterprise_manager_as_idps_send_it,
             );
         }
     };
@@ -3191,4 +3193,186 @@ async fn attributes_with_a_value_filter_are_refused(server: &TestServer) {
             "{path}: {body}"
         );
     }
+}
+
+/// RFC 7644 §3.5.2.1/§3.5.2.3: `add`/`replace` on a value path that matches no element is
+/// 400 `noTarget`, and the whole PATCH is applied or not at all. Entra ID's upsert stays
+/// (default profile): a filter of `eq` conditions on canonical values only
+/// (`emails[type eq "work"]`) creates the element; nothing wider does, and `strict` refuses
+/// even that.
+async fn value_paths_without_a_match_are_no_target(server: &TestServer) {
+    let user = server.create_user("no-target").await;
+    let path = format!("/Users/{}", id_of(&user));
+    for (op, target) in [
+        ("replace", "emails[type eq \"nonexistent\"].value"),
+        ("add", "emails[type eq \"nonexistent\"].value"),
+        ("replace", "emails[value eq \"x@example.com\"].type"),
+        (
+            "replace",
+            "emails[type eq \"work\" and primary eq true].value",
+        ),
+        ("replace", "phoneNumbers[type ne \"work\"].value"),
+    ] {
+        let response = server
+            .patch(
+                &path,
+                json!([
+                    {"op": "replace", "path": "displayName", "value": "changed first"},
+                    {"op": op, "path": target, "value": "x@example.com"}
+                ]),
+                None,
+            )
+            .await;
+        let body = response.expect_error(400, Some("noTarget"));
+        assert!(
+            body["detail"].as_str().unwrap().contains("matches"),
+            "{target}: {body}"
+        );
+        let got = server.get(&path).await.scim_json();
+        assert!(
+            got.get("displayName").is_none(),
+            "{target}: the first operation was applied: {got}"
+        );
+        assert!(
+            got.get("emails").is_none() && got.get("phoneNumbers").is_none(),
+            "{got}"
+        );
+        assert_eq!(got["meta"]["version"], user["meta"]["version"], "{target}");
+    }
+    let upsert = json!([
+        {"op": "add", "path": "emails[type eq \"work\"].value", "value": "b@example.com"},
+        {"op": "replace", "path": "addresses[type eq \"work\"].locality", "value": "Redmond"}
+    ]);
+    let strict = server
+        .send_as(
+            scim_tests::TOKEN_STRICT,
+            Method::PATCH,
+            &path,
+            &scim_tests::patch_op(upsert.clone()),
+        )
+        .await;
+    strict.expect_error(400, Some("noTarget"));
+    let created = server.patch(&path, upsert, None).await;
+    created.expect_status(200);
+    let got = created.scim_json();
+    assert_eq!(
+        got["emails"],
+        json!([{"type": "work", "value": "b@example.com"}]),
+        "{got}"
+    );
+    assert_eq!(
+        got["addresses"],
+        json!([{"type": "work", "locality": "Redmond"}]),
+        "{got}"
+    );
+}
+
+/// The enterprise `manager` as Entra ID and others address it: the unqualified path
+/// `manager` (unique among the User's schemas, RFC 7644 §3.10), a one-element array for this
+/// single-valued attribute (Entra's legacy form), `remove` with `manager[value eq "…"]`, and
+/// the filter `manager eq "<id>"` comparing `manager.value`; also with `?attributes=id`.
+async fn enterprise_manager_as_idps_send_it(server: &TestServer) {
+    let boss = id_of(&server.create_user("manager-boss").await);
+    let other = id_of(&server.create_user("manager-other").await);
+    let employee = server.create_user("manager-employee").await;
+    let path = format!("/Users/{}", id_of(&employee));
+    let manager_of = |body: &Value| body[ENTERPRISE]["manager"]["value"].clone();
+    for query in ["", "?attributes=id"] {
+        let target = format!("{path}{query}");
+        // Unqualified path, value as an object.
+        let set = server
+            .patch(
+                &target,
+                json!([{"op": "add", "path": "manager", "value": {"value": other}}]),
+                None,
+            )
+            .await;
+        set.expect_status(200);
+        assert_eq!(
+            manager_of(&server.get(&path).await.scim_json()),
+            json!(other)
+        );
+        // A one-element array for the single-valued attribute.
+        let set = server
+            .patch(
+                &target,
+                json!([{"op": "replace", "path": "manager", "value": [{"value": boss}]}]),
+                None,
+            )
+            .await;
+        set.expect_status(200);
+        if query.is_empty() {
+            assert_eq!(manager_of(&set.scim_json()), json!(boss));
+        } else {
+            assert_eq!(
+                set.scim_json().get(ENTERPRISE),
+                None,
+                "attributes=id: {}",
+                set.json()
+            );
+        }
+        assert_eq!(
+            manager_of(&server.get(&path).await.scim_json()),
+            json!(boss)
+        );
+        // `manager eq "<id>"` compares manager.value.
+        let found = server
+            .get(&format!(
+                "/Users?filter={}",
+                enc(&format!("manager eq \"{boss}\""))
+            ))
+            .await
+            .scim_json();
+        assert_eq!(found["totalResults"], 1, "{found}");
+        assert_eq!(found["Resources"][0]["id"], json!(id_of(&employee)));
+        // `remove` with a value filter that does not match leaves it; one that matches removes it.
+        let kept = server
+            .patch(
+                &target,
+                json!([{"op": "remove", "path": format!("manager[value eq \"{other}\"]")}]),
+                None,
+            )
+            .await;
+        assert!(matches!(kept.status, 200 | 204 | 400), "{}", kept.status);
+        assert_eq!(
+            manager_of(&server.get(&path).await.scim_json()),
+            json!(boss)
+        );
+        let removed = server
+            .patch(
+                &target,
+                json!([{"op": "remove", "path": format!("manager[value eq \"{boss}\"]")}]),
+                None,
+            )
+            .await;
+        assert!(
+            matches!(removed.status, 200 | 204),
+            "{} {}",
+            removed.status,
+            removed.json()
+        );
+        let got = server.get(&path).await.scim_json();
+        assert!(
+            got.get(ENTERPRISE)
+                .is_none_or(|e| e.get("manager").is_none()),
+            "{got}"
+        );
+    }
+    // POST with the legacy one-element array.
+    let created = server
+        .post(
+            "/Users",
+            &json!({"schemas": [USER, ENTERPRISE], "userName": "manager-array", ENTERPRISE: {"manager": [{"value": boss}]}}),
+        )
+        .await;
+    created.expect_status(201);
+    assert_eq!(manager_of(&created.scim_json()), json!(boss));
+    // Two elements are no single value.
+    server
+        .post(
+            "/Users",
+            &json!({"schemas": [USER, ENTERPRISE], "userName": "manager-two", ENTERPRISE: {"manager": [{"value": boss}, {"value": other}]}}),
+        )
+        .await
+        .expect_refused(400);
 }

@@ -161,6 +161,21 @@ fn comp_value_json(value: &CompValue) -> Value {
 
 /// The initial element implied by a filter made only of `eq` comparisons joined by `and`
 /// (`type eq "work"` gives `{"type": "work"}`), or `None` for any other filter.
+/// Whether `value` is one of `sub`'s canonical values (case-insensitively unless the
+/// sub-attribute is caseExact).
+fn is_canonical(sub: &AttributeDef, value: &CompValue) -> bool {
+    let CompValue::String(value) = value else {
+        return false;
+    };
+    sub.canonical_values.iter().any(|canonical| {
+        if sub.case_exact {
+            canonical == value
+        } else {
+            canonical.eq_ignore_ascii_case(value)
+        }
+    })
+}
+
 fn eq_seed(filter: &Filter, def: &AttributeDef, out: &mut Object) -> bool {
     match filter {
         Filter::Compare {
@@ -168,11 +183,15 @@ fn eq_seed(filter: &Filter, def: &AttributeDef, out: &mut Object) -> bool {
             op: CompareOp::Eq,
             value,
         } if path.uri.is_none() && path.sub_attr.is_none() => match def.sub_attribute(&path.name) {
-            Some(sub) => {
+            // Only a canonical value (RFC 7643 §2.3.1 `canonicalValues`, e.g. `work` for
+            // `emails.type`) names an element that may be created: `emails[type eq "work"]`
+            // is Entra's upsert, `emails[type eq "nonexistent"]` or
+            // `emails[value eq "x"]` is a target that does not exist.
+            Some(sub) if is_canonical(sub, value) => {
                 out.insert(sub.name.clone(), comp_value_json(value));
                 true
             }
-            None => false,
+            _ => false,
         },
         Filter::And(a, b) => eq_seed(a, def, out) && eq_seed(b, def, out),
         _ => false,
@@ -591,6 +610,12 @@ impl<'v> Engine<'v> {
                     return Err(read_only_error(&t.def.name));
                 }
                 if !t.def.multi_valued {
+                    if op == PatchOp::Remove
+                        && sub_attr.is_none()
+                        && t.def.attr_type == AttributeType::Complex
+                    {
+                        return self.remove_single_if(root, t, filter);
+                    }
                     return Err(ScimError::InvalidPath(format!(
                         "`{}` is single-valued; a value filter selects elements of a \
                          multi-valued attribute (RFC 7644 §3.5.2)",
@@ -604,6 +629,29 @@ impl<'v> Engine<'v> {
                 self.on_filtered(root, op, t, filter, sd, value)
             }
         }
+    }
+
+    /// `remove` of a single-valued complex attribute through a value filter, as Entra ID
+    /// removes a manager: `{"op": "remove", "path": "manager[value eq \"26118915-…\"]"}`.
+    /// The filter is evaluated against the one value; it is removed when it matches, and
+    /// a value that does not match is `noTarget` (RFC 7644 §3.5.2.2), as for an element.
+    fn remove_single_if(
+        &mut self,
+        root: &mut Object,
+        t: Target<'v>,
+        filter: &Filter,
+    ) -> ScimResult<()> {
+        let matched = match Self::current(root, t) {
+            Some(current) => !matching(std::slice::from_ref(current), t.def, filter)?.is_empty(),
+            None => false,
+        };
+        if !matched {
+            return Err(ScimError::NoTarget(format!(
+                "`{}` does not match the filter (RFC 7644 §3.5.2.2)",
+                t.def.name
+            )));
+        }
+        self.remove_attr(root, t, None)
     }
 
     /// Path-less `add`/`replace` (RFC 7644 §3.5.2.1, §3.5.2.3), or the keys of an extension

@@ -193,6 +193,20 @@ fn coerce_single(
                 obj.insert("value".into(), Value::String(s));
                 coerce_complex(def, obj, tolerances, path)
             }
+            // Entra ID's legacy form of the single-valued reference: a one-element array,
+            // `"manager": [{"value": "…"}]`.
+            Value::Array(mut items)
+                if tolerances.entra_manager_string
+                    && !def.multi_valued
+                    && items.len() == 1
+                    && !items.first().is_some_and(Value::is_array)
+                    && references_resources(def) =>
+            {
+                match items.pop() {
+                    Some(item) => coerce_single(def, item, tolerances, path),
+                    None => Ok(Value::Null),
+                }
+            }
             Value::Null => Ok(Value::Null),
             other => Err(type_error(def, &other, path)),
         },
