@@ -126,6 +126,21 @@ pub enum Filter {
         /// The filter applied to each element.
         filter: Box<Filter>,
     },
+    /// Extension (not in RFC 7644's ABNF): `valuePath "." ATTRNAME` followed by a test of
+    /// that sub-attribute, as Microsoft Entra ID sends
+    /// `emails[type eq "work"].value eq "user@contoso.com"`. True when one element of
+    /// `path` matches `filter` **and** passes `test`: the same element, so it means
+    /// `emails[type eq "work" and value eq "user@contoso.com"]` (see
+    /// [`Filter::as_value_path`]).
+    ElementTest {
+        /// The multi-valued (or complex) attribute; never has a `sub_attr`.
+        path: AttrPath,
+        /// The filter that selects elements.
+        filter: Box<Filter>,
+        /// A [`Filter::Present`] or [`Filter::Compare`] on one sub-attribute of the element
+        /// (a path with a `name` only).
+        test: Box<Filter>,
+    },
     /// `"not" "(" FILTER ")"`.
     Not(Box<Filter>),
     /// `FILTER SP "and" SP FILTER`.
@@ -156,4 +171,25 @@ pub enum PatchPath {
         /// The sub-attribute of the selected elements, if any.
         sub_attr: Option<String>,
     },
+}
+
+impl Filter {
+    /// The RFC 7644 form of a [`Filter::ElementTest`]: `emails[type eq "work"].value eq "x"`
+    /// is `emails[type eq "work" and value eq "x"]`. `None` for every other variant.
+    ///
+    /// ```
+    /// let entra = scim_filter::parse_filter(r#"emails[type eq "work"].value eq "a@b.c""#)?;
+    /// let rfc = entra.as_value_path().ok_or("not an element test")?;
+    /// assert_eq!(rfc.to_string(), r#"emails[type eq "work" and value eq "a@b.c"]"#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn as_value_path(&self) -> Option<Filter> {
+        match self {
+            Filter::ElementTest { path, filter, test } => Some(Filter::ValuePath {
+                path: path.clone(),
+                filter: Box::new(Filter::And(filter.clone(), test.clone())),
+            }),
+            _ => None,
+        }
+    }
 }

@@ -89,6 +89,7 @@ impl Display for Filter {
             Filter::Present(path) => write!(f, "{path} pr"),
             Filter::Compare { path, op, value } => write!(f, "{path} {op} {value}"),
             Filter::ValuePath { path, filter } => write!(f, "{path}[{filter}]"),
+            Filter::ElementTest { path, filter, test } => write!(f, "{path}[{filter}].{test}"),
             Filter::Not(inner) => write!(f, "not ({inner})"),
             Filter::And(..) | Filter::Or(..) => {
                 let Some((logic, mut left, right)) = Logic::of(self) else {

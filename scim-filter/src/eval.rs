@@ -217,41 +217,62 @@ fn eval<F: AttributeFacts + ?Sized>(
             any_value(found, path.sub_attr.as_deref(), &mut |v| Ok(is_present(v)))
         }
         Filter::Compare { path, op, value } => compare(scope, path, *op, value, facts),
-        Filter::ValuePath { path, filter } => {
-            let outer = match scope {
-                Scope::Root(_) => Some(path),
-                Scope::Element { .. } => None,
-            };
-            let Some(found) = resolve(scope, path) else {
-                return Ok(false);
-            };
-            // A `valuePath` never has a sub-attribute; tolerate one by descending into it.
-            let found = match path.sub_attr.as_deref() {
-                None => found,
-                Some(sub) => match found {
-                    Value::Object(map) => match lookup(map, sub) {
-                        Some(v) => v,
-                        None => return Ok(false),
-                    },
-                    _ => return Ok(false),
-                },
-            };
-            match found {
-                Value::Null => Ok(false),
-                Value::Array(items) => {
-                    for element in items {
-                        if eval(filter, Scope::Element { element, outer }, facts)? {
-                            return Ok(true);
-                        }
-                    }
-                    Ok(false)
-                }
-                element => eval(filter, Scope::Element { element, outer }, facts),
-            }
+        Filter::ValuePath { path, filter } => value_path(scope, path, filter, None, facts),
+        Filter::ElementTest { path, filter, test } => {
+            value_path(scope, path, filter, Some(test), facts)
         }
         Filter::Not(inner) => Ok(!eval(inner, scope, facts)?),
         Filter::And(a, b) => Ok(eval(a, scope, facts)? && eval(b, scope, facts)?),
         Filter::Or(a, b) => Ok(eval(a, scope, facts)? || eval(b, scope, facts)?),
+    }
+}
+
+/// `path[filter]`, and for [`Filter::ElementTest`] `path[filter].test`: whether one
+/// element of `path` matches `filter` (and `test`, on the same element).
+fn value_path<F: AttributeFacts + ?Sized>(
+    scope: Scope<'_, '_>,
+    path: &AttrPath,
+    filter: &Filter,
+    test: Option<&Filter>,
+    facts: &F,
+) -> Result<bool, EvalError> {
+    let holds = |element: &Value, outer: Option<&AttrPath>| -> Result<bool, EvalError> {
+        let scope = Scope::Element { element, outer };
+        Ok(eval(filter, scope, facts)?
+            && match test {
+                Some(test) => eval(test, scope, facts)?,
+                None => true,
+            })
+    };
+    let outer = match scope {
+        Scope::Root(_) => Some(path),
+        Scope::Element { .. } => None,
+    };
+    let Some(found) = resolve(scope, path) else {
+        return Ok(false);
+    };
+    // A `valuePath` never has a sub-attribute; tolerate one by descending into it.
+    let found = match path.sub_attr.as_deref() {
+        None => found,
+        Some(sub) => match found {
+            Value::Object(map) => match lookup(map, sub) {
+                Some(v) => v,
+                None => return Ok(false),
+            },
+            _ => return Ok(false),
+        },
+    };
+    match found {
+        Value::Null => Ok(false),
+        Value::Array(items) => {
+            for element in items {
+                if holds(element, outer)? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+        element => holds(element, outer),
     }
 }
 

@@ -5,7 +5,10 @@
 //! * [`Filter::matches`] evaluates a filter against a resource given as JSON, asking an
 //!   [`AttributeFacts`] implementation for attribute types and `caseExact`.
 //!
-//! The grammar lives in `src/scim.pest`; its rule names follow the RFC ABNF.
+//! The grammar lives in `src/scim.pest`; its rule names follow the RFC ABNF. One extension
+//! is accepted in filters: Microsoft Entra ID's `emails[type eq "work"].value eq "…"`
+//! ([`Filter::ElementTest`]), a value path followed by a test of one sub-attribute of the
+//! same element.
 
 /// The README's examples are compiled and run as doc tests.
 #[cfg(doctest)]

@@ -386,6 +386,7 @@ impl Builder {
         let mut value = None;
         let mut present = false;
         let mut value_filter = None;
+        let mut element_test = None;
         for child in pair.into_inner() {
             match child.as_rule() {
                 Rule::attrPath => {
@@ -393,6 +394,7 @@ impl Builder {
                     path = Some(attr);
                     sub_offset = sub_at;
                 }
+                Rule::elementTest => element_test = Some(self.element_test(child)?),
                 Rule::present => present = true,
                 Rule::compareOp => op = Some(self.compare_op(&child)?),
                 Rule::compValue => value = Some(self.comp_value(child)?),
@@ -410,10 +412,43 @@ impl Builder {
             (Some(path), false, Some(op), Some(value), None) => {
                 Ok(Filter::Compare { path, op, value })
             }
-            (Some(path), false, None, None, Some(filter)) => Ok(Filter::ValuePath {
-                path,
-                filter: Box::new(filter),
+            (Some(path), false, None, None, Some(filter)) => Ok(match element_test {
+                None => Filter::ValuePath {
+                    path,
+                    filter: Box::new(filter),
+                },
+                Some(test) => Filter::ElementTest {
+                    path,
+                    filter: Box::new(filter),
+                    test: Box::new(test),
+                },
             }),
+            _ => Err(self.shape_error(offset)),
+        }
+    }
+
+    /// `elementTest = subAttr (SP "pr" / SP compareOp SP compValue)` (the Entra ID
+    /// extension after a `valuePath`): the test as a `pr` or comparison on the sub-attribute.
+    fn element_test(&mut self, pair: Pair<'_, Rule>) -> Result<Filter, FilterError> {
+        let offset = pair.as_span().start();
+        let (mut name, mut op, mut value, mut present) = (None, None, None, false);
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::subAttr => name = Some(self.sub_attr(child)?.0),
+                Rule::present => present = true,
+                Rule::compareOp => op = Some(self.compare_op(&child)?),
+                Rule::compValue => value = Some(self.comp_value(child)?),
+                _ => {}
+            }
+        }
+        let path = AttrPath {
+            uri: None,
+            name: name.ok_or_else(|| self.shape_error(offset))?,
+            sub_attr: None,
+        };
+        match (present, op, value) {
+            (true, None, None) => Ok(Filter::Present(path)),
+            (false, Some(op), Some(value)) => Ok(Filter::Compare { path, op, value }),
             _ => Err(self.shape_error(offset)),
         }
     }

@@ -365,6 +365,23 @@ fn user_multi_valued_and_value_paths() {
                 r#"schemas[value eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]"#,
                 T,
             ),
+            // The Entra ID element test: the same element must pass the filter and the test.
+            (
+                r#"emails[type eq "work"].value eq "bjensen@example.com""#,
+                T,
+            ),
+            (r#"emails[type eq "work"].value eq "babs@jensen.org""#, F),
+            (r#"emails[type eq "home"].value eq "babs@jensen.org""#, T),
+            (r#"emails[type eq "home"].value co "@example.com""#, F),
+            (r#"emails[type eq "work"].primary eq true"#, T),
+            (r#"emails[type eq "home"].primary eq true"#, F),
+            (r#"emails[type eq "work"].display pr"#, F),
+            (r#"emails[type eq "work"].value pr"#, T),
+            (r#"emails[type eq "other"].value pr"#, F),
+            (
+                r#"emails[type eq "work"].primary gt true"#,
+                E("cannot compare booleans"),
+            ),
         ],
     );
 }

@@ -102,14 +102,37 @@ fn value_path() -> impl Strategy<Value = Filter> {
     })
 }
 
-fn filter() -> impl Strategy<Value = Filter> {
-    prop_oneof![3 => attr_exp(), 1 => value_path()].prop_recursive(5, 48, 2, |inner| {
-        prop_oneof![
-            inner.clone().prop_map(|f| Filter::Not(Box::new(f))),
-            (inner.clone(), inner.clone()).prop_map(|(l, r)| Filter::And(Box::new(l), Box::new(r))),
-            (inner.clone(), inner).prop_map(|(l, r)| Filter::Or(Box::new(l), Box::new(r))),
-        ]
+/// The Entra ID extension: `valuePath "." ATTRNAME` and a `pr` or comparison.
+fn element_test() -> impl Strategy<Value = Filter> {
+    let test = prop_oneof![
+        attr_name().prop_map(|name| Filter::Present(AttrPath::new(name))),
+        (attr_name(), compare_op(), comp_value()).prop_map(|(name, op, value)| Filter::Compare {
+            path: AttrPath::new(name),
+            op,
+            value
+        }),
+    ];
+    (attr_path(false), val_filter(), test).prop_map(|(path, filter, test)| Filter::ElementTest {
+        path,
+        filter: Box::new(filter),
+        test: Box::new(test),
     })
+}
+
+fn filter() -> impl Strategy<Value = Filter> {
+    prop_oneof![3 => attr_exp(), 1 => value_path(), 1 => element_test()].prop_recursive(
+        5,
+        48,
+        2,
+        |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|f| Filter::Not(Box::new(f))),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(l, r)| Filter::And(Box::new(l), Box::new(r))),
+                (inner.clone(), inner).prop_map(|(l, r)| Filter::Or(Box::new(l), Box::new(r))),
+            ]
+        },
+    )
 }
 
 fn patch_path() -> impl Strategy<Value = PatchPath> {

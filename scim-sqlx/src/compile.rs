@@ -647,6 +647,12 @@ impl FilterCompiler {
                     self.condition(view, filter, Some((path, element)), out, aliases, true)
                 })
             }
+            // Entra ID's `emails[type eq "work"].value eq "x"` (the engine's resolution
+            // rewrites it already): the value path with both conditions on one element.
+            Filter::ElementTest { .. } => match filter.as_value_path() {
+                Some(rfc) => self.condition(view, &rfc, outer, out, aliases, positive),
+                None => unsupported("an element test"),
+            },
         }
     }
 

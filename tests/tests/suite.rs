@@ -53,6 +53,7 @@ macro_rules! suite {
                 attributes_with_a_value_filter_are_refused,
                 value_paths_without_a_match_are_no_target,
                 enterprise_manager_as_idps_send_it,
+                entra_element_filters,
             );
         }
     };
@@ -3375,4 +3376,73 @@ async fn enterprise_manager_as_idps_send_it(server: &TestServer) {
         )
         .await
         .expect_refused(400);
+}
+
+/// Entra ID's filter `emails[type eq "work"].value eq "user@contoso.com"` (a value path,
+/// a sub-attribute and a comparison; an extension of RFC 7644's grammar): the element must
+/// be a work email *and* hold that value.
+async fn entra_element_filters(server: &TestServer) {
+    for (name, emails) in [
+        (
+            "entra-work",
+            json!([{"type": "work", "value": "user@contoso.com"}]),
+        ),
+        (
+            "entra-home",
+            json!([{"type": "home", "value": "user@contoso.com"}, {"type": "work", "value": "other@contoso.com"}]),
+        ),
+    ] {
+        server
+            .post(
+                "/Users",
+                &json!({"schemas": [USER], "userName": name, "emails": emails}),
+            )
+            .await
+            .expect_status(201);
+    }
+    for (filter, expected) in [
+        (
+            r#"emails[type eq "work"].value eq "user@contoso.com""#,
+            vec!["entra-work"],
+        ),
+        (
+            r#"emails[type eq "home"].value eq "user@contoso.com""#,
+            vec!["entra-home"],
+        ),
+        (
+            r#"emails[type eq "work"].value co "@contoso.com""#,
+            vec!["entra-home", "entra-work"],
+        ),
+        (r#"emails[type eq "home"].value pr"#, vec!["entra-home"]),
+        (
+            r#"not (emails[type eq "work"].value eq "user@contoso.com") and userName sw "entra""#,
+            vec!["entra-home"],
+        ),
+    ] {
+        let response = server
+            .get(&format!("/Users?filter={}&sortBy=userName", enc(filter)))
+            .await;
+        response.expect_status(200);
+        let names = user_names(&list_resources(
+            &response.scim_json(),
+            expected.len() as u64,
+        ));
+        assert_eq!(names, expected, "{filter}");
+    }
+    // The same through POST /.search, and a malformed tail is still invalidFilter.
+    let searched = server
+        .post(
+            "/Users/.search",
+            &json!({"schemas": [SEARCH_REQUEST], "filter": r#"emails[type eq "work"].value eq "user@contoso.com""#}),
+        )
+        .await;
+    searched.expect_status(200);
+    assert_eq!(searched.scim_json()["totalResults"], 1);
+    server
+        .get(&format!(
+            "/Users?filter={}",
+            enc(r#"emails[type eq "work"].value"#)
+        ))
+        .await
+        .expect_error(400, Some("invalidFilter"));
 }

@@ -59,6 +59,7 @@ impl ResolvedFilter {
     ///
     /// As [`resolve`](Self::resolve).
     pub fn resolve_owned(mut filter: Filter, view: &ResourceTypeView) -> Result<Self, ScimError> {
+        desugar(&mut filter);
         canonicalize(&mut filter, view, None);
         check_types(&filter, view)?;
         Ok(Self { filter })
@@ -151,11 +152,32 @@ fn conjuncts<'f>(filter: &'f Filter, out: &mut Vec<&'f Filter>) {
     }
 }
 
+/// Rewrites every extension form into RFC 7644 syntax, in place: Entra ID's
+/// `emails[type eq "work"].value eq "x"` ([`Filter::ElementTest`]) becomes
+/// `emails[type eq "work" and value eq "x"]`, so stores and the rest of the engine only
+/// ever see the RFC grammar.
+fn desugar(filter: &mut Filter) {
+    match filter {
+        Filter::ElementTest { .. } => {
+            if let Some(rfc) = filter.as_value_path() {
+                *filter = rfc;
+            }
+        }
+        Filter::Not(inner) => desugar(inner),
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            desugar(a);
+            desugar(b);
+        }
+        Filter::Present(_) | Filter::Compare { .. } | Filter::ValuePath { .. } => {}
+    }
+}
+
 fn mentions(filter: &Filter, name: &str) -> bool {
     match filter {
-        Filter::Present(path) | Filter::Compare { path, .. } | Filter::ValuePath { path, .. } => {
-            path.name.eq_ignore_ascii_case(name)
-        }
+        Filter::Present(path)
+        | Filter::Compare { path, .. }
+        | Filter::ValuePath { path, .. }
+        | Filter::ElementTest { path, .. } => path.name.eq_ignore_ascii_case(name),
         Filter::Not(inner) => mentions(inner, name),
         Filter::And(a, b) | Filter::Or(a, b) => mentions(a, name) || mentions(b, name),
     }
@@ -241,6 +263,13 @@ fn canonicalize(filter: &mut Filter, view: &ResourceTypeView, outer: Option<&Att
             canonicalize_path(path, view, None);
             canonicalize(filter, view, Some(path));
         }
+        // Desugared before canonicalization; kept correct should a caller skip that.
+        Filter::ElementTest { .. } if outer.is_some() => {}
+        Filter::ElementTest { path, filter, test } => {
+            canonicalize_path(path, view, None);
+            canonicalize(filter, view, Some(path));
+            canonicalize(test, view, Some(path));
+        }
         Filter::Not(inner) => canonicalize(inner, view, outer),
         Filter::And(a, b) | Filter::Or(a, b) => {
             canonicalize(a, view, outer);
@@ -286,6 +315,13 @@ fn check_types(filter: &Filter, view: &ResourceTypeView) -> Result<(), ScimError
             },
             Filter::ValuePath { path, filter } => match outer {
                 None => walk(filter, view, Some(path)),
+                Some(_) => Ok(()),
+            },
+            Filter::ElementTest { path, filter, test } => match outer {
+                None => {
+                    walk(filter, view, Some(path))?;
+                    walk(test, view, Some(path))
+                }
                 Some(_) => Ok(()),
             },
         }

@@ -464,7 +464,8 @@ impl Store for MemoryStore {
         match condition {
             Filter::Present(path)
             | Filter::Compare { path, .. }
-            | Filter::ValuePath { path, .. } => !names_derived(view, &path.name),
+            | Filter::ValuePath { path, .. }
+            | Filter::ElementTest { path, .. } => !names_derived(view, &path.name),
             _ => true,
         }
     }
