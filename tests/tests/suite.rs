@@ -54,6 +54,7 @@ macro_rules! suite {
                 value_paths_without_a_match_are_no_target,
                 enterprise_manager_as_idps_send_it,
                 entra_element_filters,
+                tolerances_follow_the_profile,
             );
         }
     };
@@ -3445,4 +3446,89 @@ async fn entra_element_filters(server: &TestServer) {
         ))
         .await
         .expect_error(400, Some("invalidFilter"));
+}
+
+/// Every tolerance of the default profile, request by request: accepted through a token
+/// without a profile, refused (or handled per the RFC) through a `strict` token, with
+/// nothing changed by the refused request.
+async fn tolerances_follow_the_profile(server: &TestServer) {
+    let strict = scim_tests::TOKEN_STRICT;
+    let user = server.create_user("tolerated").await;
+    let path = format!("/Users/{}", id_of(&user));
+    let boss = id_of(&server.create_user("tolerated-boss").await);
+    let cases = [
+        (
+            "capitalized op",
+            json!([{"op": "Replace", "path": "displayName", "value": "Babs"}]),
+        ),
+        (
+            "string boolean",
+            json!([{"op": "replace", "path": "active", "value": "False"}]),
+        ),
+        (
+            "manager as a string",
+            json!([{"op": "add", "path": format!("{ENTERPRISE}:manager"), "value": boss}]),
+        ),
+        (
+            "dotted key",
+            json!([{"op": "replace", "value": {"name.givenName": "Barbara"}}]),
+        ),
+        (
+            "read-only key",
+            json!([{"op": "replace", "value": {"id": "other", "title": "Guide"}}]),
+        ),
+    ];
+    for (what, operations) in &cases {
+        let body = scim_tests::patch_op(operations.clone());
+        let before = server.get(&path).await.scim_json();
+        server
+            .send_as(strict, Method::PATCH, &path, &body)
+            .await
+            .expect_refused(400);
+        let unchanged = server.get(&path).await.scim_json();
+        assert_eq!(unchanged, before, "strict {what} changed the user");
+        let accepted = server.send_as(TOKEN_A, Method::PATCH, &path, &body).await;
+        assert_eq!(accepted.status, 200, "default {what}: {}", accepted.json());
+    }
+    let got = server.get(&path).await.scim_json();
+    assert_eq!(got["displayName"], "Babs");
+    assert_eq!(got["active"], false);
+    assert_eq!(got["name"]["givenName"], "Barbara");
+    assert_eq!(got["title"], "Guide");
+    assert_eq!(got[ENTERPRISE]["manager"]["value"], json!(boss));
+    assert_eq!(got["id"], json!(id_of(&user)));
+
+    // `remove` on `members` with a value list: just those members by default; every member
+    // under strict (RFC 7644 §3.5.2.2 ignores the value).
+    let (m1, m2) = (
+        id_of(&server.create_user("tolerated-m1").await),
+        id_of(&server.create_user("tolerated-m2").await),
+    );
+    let remove = scim_tests::patch_op(
+        json!([{"op": "remove", "path": "members", "value": [{"value": m1}]}]),
+    );
+    for (token, left) in [(TOKEN_A, vec![m2.clone()]), (strict, vec![])] {
+        let group = server
+            .create_group(&format!("Tolerated {token}"), &[&m1, &m2])
+            .await;
+        let group_path = format!("/Groups/{}", id_of(&group));
+        let response = server
+            .send_as(token, Method::PATCH, &group_path, &remove)
+            .await;
+        assert!(
+            matches!(response.status, 200 | 204),
+            "{token}: {}",
+            response.status
+        );
+        let group = server.get(&group_path).await.scim_json();
+        let members: Vec<String> = group["members"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .map(|m| m["value"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(members, left, "{token}: {group}");
+    }
 }
