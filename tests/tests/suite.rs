@@ -3320,13 +3320,17 @@ async fn enterprise_manager_as_idps_send_it(server: &TestServer) {
         // `manager eq "<id>"` compares manager.value.
         let found = server
             .get(&format!(
-                "/Users?filter={}",
-                enc(&format!("manager eq \"{boss}\""))
+                "/Users?filter={}{}",
+                enc(&format!("manager eq \"{boss}\"")),
+                query.replace('?', "&")
             ))
             .await
             .scim_json();
         assert_eq!(found["totalResults"], 1, "{found}");
         assert_eq!(found["Resources"][0]["id"], json!(id_of(&employee)));
+        if !query.is_empty() {
+            assert_eq!(found["Resources"][0].get("userName"), None, "{found}");
+        }
         // `remove` with a value filter that does not match leaves it; one that matches removes it.
         let kept = server
             .patch(
