@@ -207,7 +207,16 @@ async fn tokens_carry_their_profile(bin: &str) {
     .await;
     assert_eq!(status, StatusCode::OK, "default: {body}");
     assert_eq!(body["active"], false);
-    let log = server.log();
+    let log = server.wait_for_log("auditing the strict and default PATCHes", |l| {
+        l.contains("profile=\"strict\"") && l.contains("patch")
+    });
+    let log = server
+        .wait_for_log("auditing the default PATCH", |l| {
+            l.contains("profile=\"default\"") && l.contains("patch")
+        })
+        .into_iter()
+        .chain(log)
+        .collect::<Vec<_>>();
     let audited = |profile: &str| {
         log.iter().any(|l| {
             l.contains("scim::audit")

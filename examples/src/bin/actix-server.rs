@@ -9,8 +9,9 @@ use scim_examples::{AppError, DemoApp, Options, announce, init_tracing};
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    init_tracing();
     let options = Options::parse();
+    let logging = init_tracing(&options)?;
+    logging.report_dropped_lines(std::time::Duration::from_secs(10));
     let (tokens, generated) = options.tokens()?;
     let app = DemoApp::open(&tokens, &options.database_url).await?;
     let data = web::Data::new(app.clone());

@@ -15,8 +15,9 @@ use tower_http::normalize_path::NormalizePathLayer;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    init_tracing();
     let options = Options::parse();
+    let logging = init_tracing(&options)?;
+    logging.report_dropped_lines(std::time::Duration::from_secs(10));
     let (tokens, generated) = options.tokens()?;
     let app = DemoApp::open(&tokens, &options.database_url).await?;
     let router = Router::new()

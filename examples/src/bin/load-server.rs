@@ -33,8 +33,9 @@ struct LoadOptions {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    init_tracing();
     let options = LoadOptions::parse();
+    let logging = init_tracing(&options.server)?;
+    logging.report_dropped_lines(std::time::Duration::from_secs(10));
     let (tokens, generated) = options.server.tokens()?;
     let app = DemoApp::open(&tokens, &options.server.database_url).await?;
     let base = format!("http://{}/scim/v2", options.server.listen);

@@ -126,6 +126,20 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// The log once a line satisfies `wanted`, or panics after 10 s: log lines are written
+    /// by a background thread, so one may arrive just after the response it belongs to.
+    pub fn wait_for_log(&self, what: &str, wanted: impl Fn(&str) -> bool) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.iter().any(|line| wanted(line)) {
+                return log;
+            }
+            assert!(Instant::now() < deadline, "no log line {what}: {log:#?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
     }
