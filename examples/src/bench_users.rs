@@ -1,6 +1,6 @@
-//! The users both load-test servers (`load-server`, `baseline-server`) start with, so
-//! that they serve the same JSON: user `i` has the id [`user_id`]`(i)` and the userName
-//! `user{i}` (see `scripts/load.sh`).
+//! The users the load-test baseline (`baseline-server`) starts with: user `i` has the id
+//! [`user_id`]`(i)` and the userName `user{i}`. `scripts/seed-users.py` gives the example
+//! server the same users through its SCIM API (see `scripts/load.sh`).
 
 use serde_json::{Value, json};
 

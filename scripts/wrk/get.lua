@@ -1,11 +1,13 @@
--- GET /scim/v2/Users/{id}, rotating over the N preloaded users.
--- args: <token> <N>
+-- GET /scim/v2/Users/{id}, rotating over the preloaded users.
+-- args: <token> <N> <run prefix> <ids file>
+package.path = debug.getinfo(1, "S").source:match("@(.*/)") .. "?.lua;" .. package.path
+require "ids"
 local i = 0
 function init(args)
   wrk.headers["Authorization"] = "Bearer " .. args[1]
-  n = tonumber(args[2])
+  ids = load_ids(args[4])
 end
 function request()
   i = i + 1
-  return wrk.format("GET", string.format("/scim/v2/Users/00000000-0000-4000-8000-%012d", i % n))
+  return wrk.format("GET", "/scim/v2/Users/" .. ids[(i % #ids) + 1])
 end

@@ -1,5 +1,5 @@
 //! **A benchmark baseline, not an example to copy.** A bare axum app that serves the same
-//! routes as the SCIM load-test server (`load-server`) with none of SCIM's rules: a
+//! routes as the example SCIM server (`axum-server`) with none of SCIM's rules: a
 //! `HashMap` of `serde_json::Value` users behind one `RwLock`, a plain string compare of
 //! the bearer token, a minimal `filter` parser, no schema validation, no ETag hashing,
 //! no projection, no audit. `scripts/load.sh` measures the SCIM server against it (the
