@@ -20,9 +20,11 @@ use scim_axum::scim_core::{
     RevocationReason, ScimEngine, Store, StoredResource, TokenRevoker,
 };
 use scim_sqlx::SqlStore;
+
+mod logging;
+pub use logging::{LOG_BUFFER_LINES, LogFormat, Logging, init_tracing, log_writer};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -63,15 +65,6 @@ pub struct Options {
     /// Append log lines to this file instead of standard error.
     #[arg(long, env = "SCIM_LOG_FILE")]
     pub log_file: Option<std::path::PathBuf>,
-}
-
-/// The format of log lines (`--log-format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines (`tracing_subscriber::fmt`'s default format).
-    Text,
-    /// One JSON object per line.
-    Json,
 }
 
 /// One SCIM bearer token of the command line and the profile of the client holding it.
@@ -499,112 +492,6 @@ fn user_fields(user: &StoredResource) -> Result<(Option<String>, bool), AppError
     Ok((user_name, active))
 }
 
-/// Sets up tracing to stderr (`RUST_LOG` overrides the default `info`).
-pub fn init_tracing(options: &Options) -> Result<Logging, Box<dyn std::error::Error>> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let (sink, ansi): (Box<dyn std::io::Write + Send>, bool) = match &options.log_file {
-        Some(path) => (
-            Box::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|e| format!("cannot open the log file {}: {e}", path.display()))?,
-            ),
-            false,
-        ),
-        None => (Box::new(std::io::stderr()), std::io::stderr().is_terminal()),
-    };
-    let (writer, guard) = log_writer(sink, LOG_BUFFER_LINES);
-    let dropped = writer.error_counter();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
-    let installed = match options.log_format {
-        LogFormat::Text => builder.with_ansi(ansi).try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
-    // A subscriber installed before (by an embedding host) stays in charge.
-    drop(installed);
-    Ok(Logging {
-        _guard: guard,
-        dropped,
-    })
-}
-
-/// The writer every log line goes through: a background thread writes to `sink`.
-///
-/// Lossy by choice: a sink that cannot keep up (a full disk, a stalled pipe) must never
-/// stall provisioning, so once `buffered_lines` lines are waiting, new ones are dropped and
-/// counted ([`Logging::dropped_lines`]) instead of blocking the request that emits them.
-pub fn log_writer(
-    sink: Box<dyn std::io::Write + Send>,
-    buffered_lines: usize,
-) -> (
-    tracing_appender::non_blocking::NonBlocking,
-    tracing_appender::non_blocking::WorkerGuard,
-) {
-    tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(buffered_lines)
-        .thread_name("scim-log-writer")
-        .finish(sink)
-}
-
-/// How many log lines may wait for the writer thread before new ones are dropped.
-pub const LOG_BUFFER_LINES: usize = 128_000;
-
-/// Keeps the log writer thread alive; dropping it flushes what is buffered. Hold it for
-/// the life of the process.
-#[must_use = "dropping Logging stops the log writer"]
-pub struct Logging {
-    _guard: tracing_appender::non_blocking::WorkerGuard,
-    dropped: tracing_appender::non_blocking::ErrorCounter,
-}
-
-impl Logging {
-    /// Log lines dropped so far because the writer could not keep up.
-    pub fn dropped_lines(&self) -> usize {
-        self.dropped.dropped_lines()
-    }
-
-    /// Reports newly dropped lines every `every` (as a `WARN` event with the running total,
-    /// which reaches the log once the writer has caught up), until the runtime stops.
-    pub fn report_dropped_lines(&self, every: std::time::Duration) {
-        let dropped = self.dropped.clone();
-        tokio::spawn(async move {
-            let mut reported = 0;
-            let mut ticks = tokio::time::interval(every);
-            loop {
-                ticks.tick().await;
-                let now = dropped.dropped_lines();
-                if now > reported {
-                    tracing::warn!(
-                        target: "scim::log",
-                        dropped_lines = now,
-                        newly_dropped = now - reported,
-                        "log lines were dropped: the log writer could not keep up"
-                    );
-                    reported = now;
-                }
-            }
-        });
-    }
-}
-
-impl Drop for Logging {
-    /// Says on standard error how many lines were lost, if any.
-    fn drop(&mut self) {
-        let dropped = self.dropped.dropped_lines();
-        if dropped > 0 {
-            eprintln!(
-                "scim-examples: {dropped} log line(s) were dropped because the log writer could not keep up"
-            );
-        }
-    }
-}
-
 /// Prints how to reach the server, including a generated token.
 pub fn announce(framework: &str, listen: SocketAddr, tokens: &[ScimToken], generated: bool) {
     eprintln!("scim-examples ({framework}) listening on http://{listen}");
@@ -630,44 +517,7 @@ pub fn announce(framework: &str, listen: SocketAddr, tokens: &[ScimToken], gener
 
 #[cfg(test)]
 mod tests {
-    use super::{Profile, ScimToken, log_writer};
-    use std::io::Write;
-    use std::time::{Duration, Instant};
-
-    /// A sink that takes forever: the first write blocks until the test ends.
-    struct Stalled(std::sync::mpsc::Receiver<()>);
-
-    impl Write for Stalled {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let _ = self.0.recv_timeout(Duration::from_secs(30));
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn a_stalled_log_sink_drops_lines_instead_of_blocking() {
-        let (release, stalled) = std::sync::mpsc::channel();
-        let (mut writer, guard) = log_writer(Box::new(Stalled(stalled)), 8);
-        let counter = writer.error_counter();
-        let started = Instant::now();
-        for i in 0..1000 {
-            writer.write_all(format!("line {i}\n").as_bytes()).unwrap();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "writing blocked"
-        );
-        assert!(
-            counter.dropped_lines() >= 1000 - 8 - 1,
-            "{}",
-            counter.dropped_lines()
-        );
-        drop(release);
-        drop(guard);
-    }
+    use super::{Profile, ScimToken};
 
     #[test]
     fn tokens_may_name_a_profile() {
