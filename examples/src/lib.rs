@@ -22,7 +22,10 @@ use scim_axum::scim_core::{
 use scim_sqlx::SqlStore;
 
 mod logging;
-pub use logging::{LOG_BUFFER_LINES, LogFormat, Logging, init_tracing, log_writer};
+pub use logging::{
+    LOG_BUFFER_BYTES, LOG_FLUSH_INTERVAL, LogFormat, LogGuard, LogWriter, Logging, init_tracing,
+    log_writer,
+};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;

@@ -4,6 +4,9 @@
 use crate::Options;
 use std::fmt;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
@@ -36,8 +39,8 @@ pub fn init_tracing(options: &Options) -> Result<Logging, Box<dyn std::error::Er
         ),
         None => (Box::new(std::io::stderr()), std::io::stderr().is_terminal()),
     };
-    let (writer, guard) = log_writer(sink, LOG_BUFFER_LINES);
-    let dropped = writer.error_counter();
+    let (writer, guard) = log_writer(sink, LOG_BUFFER_BYTES);
+    let dropped = writer.clone();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
@@ -58,35 +61,148 @@ pub fn init_tracing(options: &Options) -> Result<Logging, Box<dyn std::error::Er
 
 /// The writer every log line goes through: a background thread writes to `sink`.
 ///
+/// A request appends its formatted line to a shared buffer (no allocation per line once the
+/// buffer has grown, no wake-up of another thread); every [`LOG_FLUSH_INTERVAL`] the writer
+/// thread takes the whole buffer and writes it with one call.
+///
 /// Lossy by choice: a sink that cannot keep up (a full disk, a stalled pipe) must never
-/// stall provisioning, so once `buffered_lines` lines are waiting, new ones are dropped and
+/// stall provisioning, so once `buffered_bytes` are waiting, new lines are dropped and
 /// counted ([`Logging::dropped_lines`]) instead of blocking the request that emits them.
 pub fn log_writer(
     sink: Box<dyn std::io::Write + Send>,
-    buffered_lines: usize,
-) -> (
-    tracing_appender::non_blocking::NonBlocking,
-    tracing_appender::non_blocking::WorkerGuard,
-) {
-    // The writer thread drains every waiting line, then flushes: buffered, a burst of
-    // audit lines costs one write(2) instead of one per line.
-    let sink = std::io::BufWriter::with_capacity(64 * 1024, sink);
-    tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(buffered_lines)
-        .thread_name("scim-log-writer")
-        .finish(sink)
+    buffered_bytes: usize,
+) -> (LogWriter, LogGuard) {
+    let shared = Arc::new(Shared {
+        pending: Mutex::new(Vec::new()),
+        dropped: AtomicUsize::new(0),
+        limit: buffered_bytes,
+        stopping: AtomicBool::new(false),
+        stop: Condvar::new(),
+    });
+    let thread = {
+        let shared = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("scim-log-writer".into())
+            .spawn(move || shared.write_out(sink))
+    };
+    (
+        LogWriter {
+            shared: Arc::clone(&shared),
+        },
+        LogGuard {
+            shared,
+            thread: thread.ok(),
+        },
+    )
 }
 
-/// How many log lines may wait for the writer thread before new ones are dropped.
-pub const LOG_BUFFER_LINES: usize = 128_000;
+/// How often the writer thread writes out what is waiting.
+pub const LOG_FLUSH_INTERVAL: Duration = Duration::from_millis(20);
+
+struct Shared {
+    pending: Mutex<Vec<u8>>,
+    dropped: AtomicUsize,
+    limit: usize,
+    stopping: AtomicBool,
+    stop: Condvar,
+}
+
+impl Shared {
+    /// The writer thread: every interval (or when stopping), swaps the waiting lines out
+    /// and writes them. A failing sink loses those lines (there is nowhere to report it).
+    fn write_out(&self, mut sink: Box<dyn std::io::Write + Send>) {
+        let mut batch = Vec::new();
+        loop {
+            let stopping = {
+                let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                let (mut pending, _) = self
+                    .stop
+                    .wait_timeout_while(pending, LOG_FLUSH_INTERVAL, |_| {
+                        !self.stopping.load(Ordering::Acquire)
+                    })
+                    .unwrap_or_else(PoisonError::into_inner);
+                std::mem::swap(&mut *pending, &mut batch);
+                self.stopping.load(Ordering::Acquire)
+            };
+            if !batch.is_empty() {
+                let _ = sink.write_all(&batch).and_then(|()| sink.flush());
+                batch.clear();
+            }
+            if stopping {
+                return;
+            }
+        }
+    }
+}
+
+/// The `MakeWriter` of [`log_writer`]: each line is appended to the shared buffer.
+#[derive(Clone)]
+pub struct LogWriter {
+    shared: Arc<Shared>,
+}
+
+impl LogWriter {
+    /// Lines dropped so far because the writer thread could not keep up.
+    pub fn dropped_lines(&self) -> usize {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+}
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        let mut pending = self
+            .shared
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if pending.len() + line.len() > self.shared.limit {
+            drop(pending);
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        } else {
+            pending.extend_from_slice(line);
+        }
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Stops the writer thread when dropped, after it has written what is waiting.
+pub struct LogGuard {
+    shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        self.shared.stopping.store(true, Ordering::Release);
+        self.shared.stop.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// How many bytes of log lines may wait for the writer thread before new lines are dropped
+/// (about 100 000 audit lines).
+pub const LOG_BUFFER_BYTES: usize = 32 << 20;
 
 /// Keeps the log writer thread alive; dropping it flushes what is buffered. Hold it for
 /// the life of the process.
 #[must_use = "dropping Logging stops the log writer"]
 pub struct Logging {
-    _guard: tracing_appender::non_blocking::WorkerGuard,
-    dropped: tracing_appender::non_blocking::ErrorCounter,
+    _guard: LogGuard,
+    dropped: LogWriter,
 }
 
 impl Logging {
@@ -309,22 +425,25 @@ mod tests {
     #[test]
     fn a_stalled_log_sink_drops_lines_instead_of_blocking() {
         let (release, stalled) = std::sync::mpsc::channel();
-        let (mut writer, guard) = log_writer(Box::new(Stalled(stalled)), 8);
-        let counter = writer.error_counter();
-        // Lines larger than the writer's buffer reach the stalled sink at once.
+        // Room for 8 lines of 100 KiB while the sink hangs on the first batch.
         let line = format!("{}\n", "x".repeat(100 * 1024));
+        let (mut writer, guard) = log_writer(Box::new(Stalled(stalled)), 8 * line.len());
         let started = Instant::now();
         for _ in 0..200 {
             writer.write_all(line.as_bytes()).unwrap();
+            // Let the writer thread take a batch now and then (and hang on it).
+            if writer.dropped_lines() == 0 {
+                std::thread::sleep(super::LOG_FLUSH_INTERVAL / 4);
+            }
         }
         assert!(
-            started.elapsed() < Duration::from_secs(5),
+            started.elapsed() < Duration::from_secs(10),
             "writing blocked"
         );
         assert!(
-            counter.dropped_lines() >= 200 - 8 - 2,
+            writer.dropped_lines() >= 200 - 2 * 8,
             "{}",
-            counter.dropped_lines()
+            writer.dropped_lines()
         );
         drop(release);
         drop(guard);
