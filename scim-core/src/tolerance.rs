@@ -112,13 +112,8 @@ impl Tolerances {
     /// What Microsoft Entra ID sends: every `entra_*` switch.
     pub fn entra() -> Self {
         Self {
-            entra_capitalized_ops: true,
-            entra_string_booleans: true,
-            entra_value_path_creates: true,
-            entra_remove_members_by_value: true,
-            entra_manager_string: true,
-            entra_dotted_patch_keys: true,
-            ..Self::strict()
+            okta_ignore_read_only_in_patch: false,
+            ..Self::default()
         }
     }
 

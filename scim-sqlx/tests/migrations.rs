@@ -24,7 +24,8 @@ fn before_counts(migrator: &Migrator) -> Migrator {
     earlier
 }
 
-const INSERT: &str = "INSERT INTO scim_resources (tenant, resource_type, id, body, folded, created, last_modified, version) VALUES ";
+/// Rows an earlier version wrote: two Users of tenant `a`, one of `b`, a Group of `a`.
+const EARLIER_ROWS: &str = "INSERT INTO scim_resources (tenant, resource_type, id, body, folded, created, last_modified, version) VALUES ('a','User','1','{}','{}',0,0,1), ('a','User','2','{}','{}',0,0,1), ('b','User','3','{}','{}',0,0,1), ('a','Group','4','{}','{}',0,0,1)";
 
 async fn totals(store: &SqlStore) -> (usize, usize) {
     let registry = SchemaRegistry::default();
@@ -56,12 +57,7 @@ async fn sqlite_counts_rows_written_before_the_counts_table() {
         .run(&pool)
         .await
         .unwrap();
-    sqlx::query(&format!(
-        "{INSERT} ('a','User','1','{{}}','{{}}',0,0,1), ('a','User','2','{{}}','{{}}',0,0,1), ('b','User','3','{{}}','{{}}',0,0,1), ('a','Group','4','{{}}','{{}}',0,0,1)"
-    ))
-    .execute(&pool)
-    .await
-    .unwrap();
+    sqlx::query(EARLIER_ROWS).execute(&pool).await.unwrap();
     pool.close().await;
     let store = SqlStore::connect(&url).await.unwrap();
     assert_eq!(totals(&store).await, (2, 1));
@@ -78,12 +74,7 @@ async fn postgres_counts_rows_written_before_the_counts_table() {
         .run(&pool)
         .await
         .unwrap();
-    sqlx::query(&format!(
-        "{INSERT} ('a','User','1','{{}}','{{}}',0,0,1), ('a','User','2','{{}}','{{}}',0,0,1), ('b','User','3','{{}}','{{}}',0,0,1), ('a','Group','4','{{}}','{{}}',0,0,1)"
-    ))
-    .execute(&pool)
-    .await
-    .unwrap();
+    sqlx::query(EARLIER_ROWS).execute(&pool).await.unwrap();
     pool.close().await;
     let store = SqlStore::connect(&url).await.unwrap();
     assert_eq!(totals(&store).await, (2, 1));
