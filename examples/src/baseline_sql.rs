@@ -135,6 +135,11 @@ impl SqlApp {
         preload: usize,
         user: impl Fn(usize) -> (String, Value),
     ) -> Result<Arc<Self>, Box<dyn std::error::Error>> {
+        if !url.starts_with("postgres") && !url.starts_with("sqlite:") {
+            return Err(
+                format!("--database-url {url}: expected sqlite://PATH or postgres://…").into(),
+            );
+        }
         let db = if url.starts_with("postgres") {
             let pool = PgPoolOptions::new()
                 .max_connections(16)

@@ -45,7 +45,9 @@ struct BaselineOptions {
     #[arg(long, default_value_t = 10_000)]
     preload: usize,
     /// Serve from one SQL table instead of memory: `sqlite://PATH` or `postgres://…`
-    /// (one statement per request; seeded with `--preload` users when empty).
+    /// (one statement per request; seeded with `--preload` users when empty). `memory`
+    /// (what `axum-server` takes for its in-memory store) keeps the `HashMap`, so a script
+    /// passes both servers the same option.
     #[arg(long)]
     database_url: Option<String>,
 }
@@ -81,7 +83,11 @@ struct ListResponse<'a> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = BaselineOptions::parse();
     let base = format!("http://{}/scim/v2", options.listen);
-    if let Some(url) = &options.database_url {
+    if let Some(url) = options
+        .database_url
+        .as_deref()
+        .filter(|url| *url != "memory")
+    {
         let app = baseline_sql::SqlApp::open(url, &options.token, base, options.preload, |i| {
             (bench_users::user_id(i), bench_users::user_attributes(i))
         })
