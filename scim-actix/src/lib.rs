@@ -36,6 +36,8 @@ use futures_util::StreamExt;
 use scim_core::ScimEngine;
 use scim_core::error::ScimError;
 use scim_core::http::{BaseUrl, Headers, Method, ScimRequest, ScimResponse};
+use std::borrow::Cow;
+use web::Bytes;
 
 /// Registers the SCIM service with the default options (base URL from the request,
 /// [`BaseUrl::FromRequest`]). Use with `web::scope("/scim/v2").configure(…)`.
@@ -94,7 +96,12 @@ async fn handle(
         }
         body.extend_from_slice(&chunk);
     }
-    let mut headers = Headers::new();
+    let bytes = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    let mut headers = Headers::with_capacity(request.headers().len(), bytes);
     for (name, value) in request.headers() {
         if let Ok(value) = value.to_str() {
             headers.insert(name.as_str(), value);
@@ -128,12 +135,21 @@ fn into_actix(response: ScimResponse) -> HttpResponse {
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut out = HttpResponse::build(status);
     for (name, value) in response.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name.as_bytes()), header_value(value))
+        {
             out.append_header((name, value));
         }
     }
     out.body(response.body)
+}
+
+/// A header value without copying: fixed values are borrowed, others handed over.
+fn header_value(
+    value: Cow<'static, str>,
+) -> Result<HeaderValue, actix_web::http::header::InvalidHeaderValue> {
+    match value {
+        Cow::Borrowed(text) => HeaderValue::from_maybe_shared(Bytes::from_static(text.as_bytes())),
+        Cow::Owned(text) => HeaderValue::from_maybe_shared(Bytes::from(text)),
+    }
 }

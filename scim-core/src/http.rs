@@ -5,6 +5,7 @@
 //! (actix-web 4 uses `http` 0.2, axum 0.8 uses `http` 1.x).
 
 use bytes::Bytes;
+use std::borrow::Cow;
 
 /// The media type of every SCIM response body (RFC 7644 §3.1, §8.1).
 pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
@@ -60,10 +61,17 @@ impl Method {
 /// Request headers, with case-insensitive names (RFC 9110 §5.1).
 ///
 /// Adapters copy the headers the engine reads: `authorization`, `content-type`,
-/// `content-length`, `if-match`, `if-none-match`, `accept` (copying all is fine).
+/// `content-length`, `if-match`, `if-none-match`, `accept` (copying all is fine; a host's
+/// [`Authenticator`](crate::auth::Authenticator) may read others).
+///
+/// Every name and value lives in one text buffer, so copying a request's headers costs
+/// two allocations (none more per header); [`Headers::with_capacity`] sizes it up front.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers {
-    entries: Vec<(String, String)>,
+    /// The lower-case names and the values, back to back.
+    text: String,
+    /// Per header, where its name ends and where its value ends in `text`.
+    ends: Vec<(usize, usize)>,
 }
 
 impl Headers {
@@ -72,22 +80,40 @@ impl Headers {
         Self::default()
     }
 
+    /// No headers, with room for `count` headers of `bytes` name and value bytes in all
+    /// (e.g. what the framework's header map holds).
+    pub fn with_capacity(count: usize, bytes: usize) -> Self {
+        Self {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(count),
+        }
+    }
+
     /// Appends a header; the name is stored lower-case.
-    pub fn insert(&mut self, name: &str, value: impl Into<String>) {
-        self.entries.push((name.to_ascii_lowercase(), value.into()));
+    pub fn insert(&mut self, name: &str, value: impl AsRef<str>) {
+        self.text
+            .extend(name.chars().map(|c| c.to_ascii_lowercase()));
+        let name_end = self.text.len();
+        self.text.push_str(value.as_ref());
+        self.ends.push((name_end, self.text.len()));
     }
 
     /// The first value of the header `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.entries
-            .iter()
+        self.iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 
-    /// Every header as (lower-case name, value).
+    /// Every header as (lower-case name, value), in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        let mut start = 0;
+        self.ends.iter().map(move |&(name_end, value_end)| {
+            let name = self.text.get(start..name_end).unwrap_or_default();
+            let value = self.text.get(name_end..value_end).unwrap_or_default();
+            start = value_end;
+            (name, value)
+        })
     }
 }
 
@@ -131,7 +157,7 @@ impl ScimRequest {
     }
 
     /// Adds a header.
-    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+    pub fn with_header(mut self, name: &str, value: impl AsRef<str>) -> Self {
         self.headers.insert(name, value);
         self
     }
@@ -156,8 +182,9 @@ impl ScimRequest {
 pub struct ScimResponse {
     /// The HTTP status code.
     pub status: u16,
-    /// Response headers (name, value); names are lower-case.
-    pub headers: Vec<(&'static str, String)>,
+    /// Response headers (name, value); names are lower-case. Fixed values (the media
+    /// type, `Retry-After`) are borrowed, so adapters hand them on without copying.
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
     /// The body.
     pub body: Bytes,
 }
@@ -173,7 +200,7 @@ impl ScimResponse {
     }
 
     /// Adds a header.
-    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    pub fn with_header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
         self.headers.push((name, value.into()));
         self
     }
@@ -202,7 +229,7 @@ impl ScimResponse {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     /// Parses the body as JSON (for tests and clients); `Value::Null` when empty or invalid.
@@ -237,7 +264,7 @@ impl BaseUrl {
             BaseUrl::Fixed(url) => url.trim_end_matches('/').to_owned(),
             BaseUrl::FromRequest => {
                 let host = headers.get("host").unwrap_or("localhost");
-                format!("{scheme}://{host}{mount_path}")
+                absolute_url(scheme, host, mount_path)
             }
             BaseUrl::FromRequestTrustingForwardedHeaders => {
                 let first = |name: &str| {
@@ -251,15 +278,50 @@ impl BaseUrl {
                 let host = first("x-forwarded-host")
                     .or_else(|| headers.get("host"))
                     .unwrap_or("localhost");
-                format!("{scheme}://{host}{mount_path}")
+                absolute_url(scheme, host, mount_path)
             }
         }
     }
 }
 
+/// `{scheme}://{host}{path}`, built in one allocation of the exact size (this runs for
+/// every request).
+fn absolute_url(scheme: &str, host: &str, path: &str) -> String {
+    let mut url = String::with_capacity(scheme.len() + 3 + host.len() + path.len());
+    url.push_str(scheme);
+    url.push_str("://");
+    url.push_str(host);
+    url.push_str(path);
+    url
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn headers_keep_order_and_match_names_case_insensitively() {
+        let mut headers = Headers::with_capacity(1, 8);
+        headers.insert("Content-Type", "application/scim+json");
+        headers.insert("X-Empty", "");
+        headers.insert("If-Match", String::from("W/\"3\""));
+        headers.insert("content-type", "text/plain");
+        assert_eq!(headers.get("CONTENT-TYPE"), Some("application/scim+json"));
+        assert_eq!(headers.get("x-empty"), Some(""));
+        assert_eq!(headers.get("if-match"), Some("W/\"3\""));
+        assert_eq!(headers.get("accept"), None);
+        let all: Vec<_> = headers.iter().collect();
+        assert_eq!(
+            all,
+            [
+                ("content-type", "application/scim+json"),
+                ("x-empty", ""),
+                ("if-match", "W/\"3\""),
+                ("content-type", "text/plain"),
+            ]
+        );
+        assert_eq!(Headers::new().iter().count(), 0);
+    }
 
     #[test]
     fn base_url_from_request_uses_host_and_mount_path() {

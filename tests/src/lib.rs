@@ -286,10 +286,10 @@ fn client() -> reqwest::Client {
         .expect("reqwest client")
 }
 
-/// Starts the axum host app on `127.0.0.1:0`:
-/// `Router::new().route("/health", …).nest("/scim/v2", scim_axum::router(engine))`,
-/// wrapped in tower-http's `NormalizePathLayer::trim_trailing_slash()` as the scim-axum docs
-/// recommend (axum 0.8 does not route `/scim/v2/` to a router nested at `/scim/v2`).
+/// Starts the axum host app on `127.0.0.1:0`, mounted as the example server and the
+/// scim-axum docs do it: `Router::new().route("/health", …)
+/// .merge(ScimRouter::new(engine).mounted_at("/scim/v2")?)`. (scim-axum's own tests cover
+/// the `nest` form.)
 pub async fn start_axum() -> TestServer {
     start_axum_with(Arc::new(scim_core::MemoryStore::new())).await
 }
@@ -301,17 +301,16 @@ pub async fn start_axum_with(store: Arc<dyn Store>) -> TestServer {
     let engine = engine(store, auth.clone(), revoker.clone());
     let app: axum::Router = axum::Router::new()
         .route("/health", axum::routing::get(|| async { "ok" }))
-        .nest(MOUNT, scim_axum::router(engine));
+        .merge(
+            scim_axum::ScimRouter::new(engine)
+                .mounted_at(MOUNT)
+                .expect("a valid mount path"),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
     let port = listener.local_addr().expect("local addr").port();
     let task = tokio::spawn(async move {
-        let app = tower::Layer::layer(
-            &tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash(),
-            app,
-        );
-        let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
         axum::serve(listener, app).await.expect("axum serves");
     });
     let root = format!("http://127.0.0.1:{port}");

@@ -349,7 +349,7 @@ impl ScimEngine {
     /// request left inactive or deleted are revoked through the
     /// [`TokenRevoker`] before any answer is built (503 if that
     /// fails; the write stays and a retry revokes again).
-    pub async fn handle(&self, request: ScimRequest) -> ScimResponse {
+    pub async fn handle(&self, mut request: ScimRequest) -> ScimResponse {
         let principal = match self
             .inner
             .authenticator
@@ -375,7 +375,9 @@ impl ScimEngine {
             Some(_) => principal,
             None => principal.with_profile(self.inner.config.default_profile.clone()),
         };
-        let ctx = RequestContext::new_at(principal, request.base_url.clone(), (self.inner.clock)());
+        // The context owns the base URL from here on (the engine reads it there only).
+        let base_url = std::mem::take(&mut request.base_url);
+        let ctx = RequestContext::new_at(principal, base_url, (self.inner.clock)());
         let mut pending = PendingRevocations::default();
         let result = self.dispatch(&ctx, &request, &mut pending).await;
         if let Err(err) = pending.flush(self.inner.revoker.as_ref(), &ctx).await {

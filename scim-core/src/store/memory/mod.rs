@@ -221,6 +221,28 @@ impl TypeData {
         self.entries.insert(id, entry);
     }
 
+    /// Puts `entry` in the place of the entry of `id`, keeping its place in the id order
+    /// and touching the indexes only where its keys changed; `None` if there is none.
+    fn update(&mut self, id: &str, entry: Entry) -> Option<()> {
+        let id = self
+            .entries
+            .get_key_value(id)
+            .map(|(id, _)| Arc::clone(id))?;
+        let old = self.entries.get_mut(&id)?;
+        if old.keys != entry.keys {
+            self.indexes.remove(&id, &old.keys);
+            self.indexes.insert(&id, &entry.keys);
+        }
+        if let Some(members) = &old.members {
+            self.member_of.unlink_all(&id, members);
+        }
+        if let Some(members) = &entry.members {
+            self.member_of.link_all(&id, members);
+        }
+        *old = entry;
+        Some(())
+    }
+
     fn remove(&mut self, id: &str) -> Option<Entry> {
         let (id, entry) = self.entries.remove_entry(id)?;
         self.indexes.remove(&id, &entry.keys);
@@ -266,14 +288,7 @@ impl TenantState {
             return Err(StoreError::VersionMismatch);
         }
         let entry = data.prepare(resource)?;
-        let id = data
-            .entries
-            .get_key_value(resource.id())
-            .map(|(id, _)| Arc::clone(id))
-            .ok_or_else(not_found)?;
-        data.remove(&id);
-        data.insert(id, entry);
-        Ok(())
+        data.update(resource.id(), entry).ok_or_else(not_found)
     }
 
     fn delete(
