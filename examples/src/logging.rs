@@ -266,95 +266,153 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let metadata = event.metadata();
-        write_timestamp(&mut writer, chrono::Utc::now())?;
-        write!(writer, " {:>5} {}: ", metadata.level(), metadata.target())?;
-        let mut fields = PlainFields {
-            writer: &mut writer,
-            first: true,
-            result: Ok(()),
-        };
-        event.record(&mut fields);
-        fields.result?;
-        writer.write_char('\n')
+        // The line is built in a plain `String` (inlined pushes) and handed to `writer`, a
+        // `dyn fmt::Write`, in one call. The buffer is kept per thread; a line logged while
+        // another is being formatted on the same thread gets a fresh one.
+        thread_local! {
+            static LINE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        LINE.with(|buffer| match buffer.try_borrow_mut() {
+            Ok(mut line) => {
+                line.clear();
+                format_line(&mut line, event)?;
+                writer.write_str(&line)
+            }
+            Err(_) => {
+                let mut line = String::new();
+                format_line(&mut line, event)?;
+                writer.write_str(&line)
+            }
+        })
     }
 }
 
+/// One event as a line: timestamp, level, target, fields, newline.
+fn format_line(line: &mut String, event: &Event<'_>) -> fmt::Result {
+    let metadata = event.metadata();
+    push_timestamp(line, chrono::Utc::now())?;
+    // `{:>5}` of the level, as the default format pads it.
+    line.push_str(match *metadata.level() {
+        tracing::Level::ERROR => " ERROR ",
+        tracing::Level::WARN => "  WARN ",
+        tracing::Level::INFO => "  INFO ",
+        tracing::Level::DEBUG => " DEBUG ",
+        tracing::Level::TRACE => " TRACE ",
+    });
+    line.push_str(metadata.target());
+    line.push_str(": ");
+    let mut fields = PlainFields {
+        line,
+        first: true,
+        result: Ok(()),
+    };
+    event.record(&mut fields);
+    fields.result?;
+    line.push('\n');
+    Ok(())
+}
+
 /// RFC 3339 in UTC with microseconds, as `tracing_subscriber`'s default timer writes it.
-fn write_timestamp(writer: &mut Writer<'_>, now: chrono::DateTime<chrono::Utc>) -> fmt::Result {
-    use chrono::{Datelike, Timelike};
-    write!(
-        writer,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        now.year(),
-        now.month(),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second(),
-        now.nanosecond() / 1000 % 1_000_000
-    )
+/// The text up to the second is formatted once per second (per thread) and reused.
+fn push_timestamp(line: &mut String, now: chrono::DateTime<chrono::Utc>) -> fmt::Result {
+    use chrono::Timelike;
+    use fmt::Write;
+    /// `YYYY-MM-DDTHH:MM:SS.` of the last second formatted on this thread.
+    #[derive(Clone, Copy)]
+    struct Second {
+        unix: i64,
+        text: [u8; 20],
+    }
+    thread_local! {
+        static LAST: std::cell::Cell<Option<Second>> = const { std::cell::Cell::new(None) };
+    }
+    let unix = now.timestamp();
+    let second = match LAST.get() {
+        Some(second) if second.unix == unix => Some(second),
+        _ => {
+            let text = now.format("%Y-%m-%dT%H:%M:%S.").to_string();
+            // Years past 9999 do not fit the cached form; they are written in full below.
+            let second = <[u8; 20]>::try_from(text.as_bytes())
+                .ok()
+                .map(|text| Second { unix, text });
+            LAST.set(second);
+            second
+        }
+    };
+    let micros = now.nanosecond() / 1000 % 1_000_000;
+    match second {
+        Some(second) => {
+            line.push_str(std::str::from_utf8(&second.text).map_err(|_| fmt::Error)?);
+            // Six digits, zero-padded.
+            let mut number = itoa::Buffer::new();
+            let digits = number.format(micros + 1_000_000);
+            line.push_str(digits.get(1..).ok_or(fmt::Error)?);
+            line.push('Z');
+            Ok(())
+        }
+        None => write!(line, "{}{micros:06}Z", now.format("%Y-%m-%dT%H:%M:%S.")),
+    }
 }
 
 /// Writes an event's fields as `message name=value …`.
-struct PlainFields<'a, 'w> {
-    writer: &'a mut Writer<'w>,
+struct PlainFields<'a> {
+    line: &'a mut String,
     first: bool,
     result: fmt::Result,
 }
 
-impl PlainFields<'_, '_> {
-    fn field(&mut self, field: &Field, value: impl FnOnce(&mut Writer<'_>) -> fmt::Result) {
-        if self.result.is_err() {
-            return;
+impl PlainFields<'_> {
+    /// Starts a field: the separator and, but for the message, `name=`.
+    fn start(&mut self, field: &Field) {
+        if !std::mem::take(&mut self.first) {
+            self.line.push(' ');
         }
-        self.result = (|| {
-            if !std::mem::take(&mut self.first) {
-                self.writer.write_char(' ')?;
-            }
-            if field.name() != "message" {
-                self.writer.write_str(field.name())?;
-                self.writer.write_char('=')?;
-            }
-            value(self.writer)
-        })();
+        if field.name() != "message" {
+            self.line.push_str(field.name());
+            self.line.push('=');
+        }
     }
 }
 
-impl Visit for PlainFields<'_, '_> {
+impl Visit for PlainFields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
+        self.start(field);
         if field.name() == "message" {
-            return self.field(field, |w| w.write_str(value));
+            return self.line.push_str(value);
         }
-        self.field(field, |w| {
-            // Printable ASCII without a quote or backslash reads the same escaped or not.
-            if value
-                .bytes()
-                .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
-            {
-                w.write_char('"')?;
-                w.write_str(value)?;
-                w.write_char('"')
-            } else {
-                write!(w, "{value:?}")
-            }
-        });
+        // Printable ASCII without a quote or backslash reads the same escaped or not.
+        if value
+            .bytes()
+            .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+        {
+            self.line.push('"');
+            self.line.push_str(value);
+            self.line.push('"');
+        } else if self.result.is_ok() {
+            self.result = fmt::Write::write_fmt(self.line, format_args!("{value:?}"));
+        }
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.field(field, |w| write!(w, "{value}"));
+        self.start(field);
+        self.line.push_str(itoa::Buffer::new().format(value));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.field(field, |w| write!(w, "{value}"));
+        self.start(field);
+        self.line.push_str(itoa::Buffer::new().format(value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.field(field, |w| w.write_str(if value { "true" } else { "false" }));
+        self.start(field);
+        self.line.push_str(if value { "true" } else { "false" });
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.field(field, |w| write!(w, "{value:?}"));
+        self.start(field);
+        if self.result.is_ok() {
+            self.result = fmt::Write::write_fmt(self.line, format_args!("{value:?}"));
+        }
     }
 }
 
@@ -395,6 +453,7 @@ mod tests {
                 subject = %label,
                 id = "a\"b\nc",
                 status = 201u16,
+                delta = -12i64,
                 ok = true,
                 "created"
             );
@@ -405,8 +464,32 @@ mod tests {
         assert!(time.ends_with('Z') && time.as_bytes()[10] == b'T', "{text}");
         assert_eq!(
             rest,
-            " INFO scim::audit: created tenant=\"default\" subject=scim-token-1 id=\"a\\\"b\\nc\" status=201 ok=true\n"
+            " INFO scim::audit: created tenant=\"default\" subject=scim-token-1 id=\"a\\\"b\\nc\" status=201 delta=-12 ok=true\n"
         );
+    }
+
+    #[test]
+    fn timestamps_and_numbers_are_written_as_the_default_format_writes_them() {
+        use chrono::TimeZone;
+        let at = |secs: i64, micros: u32| {
+            let time = chrono::Utc.timestamp_opt(secs, micros * 1000).unwrap();
+            let mut line = String::new();
+            super::push_timestamp(&mut line, time).unwrap();
+            assert_eq!(
+                line,
+                time.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+                "{secs}.{micros}"
+            );
+            line
+        };
+        // The same second twice (the cached prefix), the next one, another day.
+        assert_eq!(at(1_796_415_064, 87_285), "2026-12-04T20:11:04.087285Z");
+        assert_eq!(at(1_796_415_064, 5), "2026-12-04T20:11:04.000005Z");
+        assert_eq!(at(1_796_415_065, 999_999), "2026-12-04T20:11:05.999999Z");
+        at(0, 0);
+        at(1_796_415_065, 0);
+        // A year that does not fit the cached form.
+        at(253_402_300_800, 42);
     }
 
     /// A sink that takes forever: the first write blocks until the test ends.

@@ -228,7 +228,11 @@ fn scim_request(
     } else {
         inner_path
     };
-    let decoded = percent_encoding::percent_decode_str(inner_path).decode_utf8_lossy();
+    let decoded = if inner_path.contains('%') {
+        percent_encoding::percent_decode_str(inner_path).decode_utf8_lossy()
+    } else {
+        Cow::Borrowed(inner_path)
+    };
     let mut request = ScimRequest::new(Method::from_name(parts.method.as_str()), decoded)
         .with_body(body)
         .with_base_url(base_url);

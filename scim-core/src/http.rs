@@ -91,8 +91,11 @@ impl Headers {
 
     /// Appends a header; the name is stored lower-case.
     pub fn insert(&mut self, name: &str, value: impl AsRef<str>) {
-        self.text
-            .extend(name.chars().map(|c| c.to_ascii_lowercase()));
+        let start = self.text.len();
+        self.text.push_str(name);
+        if let Some(pushed) = self.text.get_mut(start..) {
+            pushed.make_ascii_lowercase();
+        }
         let name_end = self.text.len();
         self.text.push_str(value.as_ref());
         self.ends.push((name_end, self.text.len()));

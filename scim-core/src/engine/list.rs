@@ -654,19 +654,25 @@ impl ListWriter {
         total: usize,
         next_cursor: Option<String>,
     ) -> Outcome {
-        use std::io::Write as _;
+        let mut number = itoa::Buffer::new();
         let out = &mut self.out;
-        // Writing to a Vec cannot fail.
-        let _ = write!(out, r#"],"itemsPerPage":{}"#, self.items);
+        out.extend_from_slice(br#"],"itemsPerPage":"#);
+        out.extend_from_slice(number.format(self.items).as_bytes());
         if let (RequestedPage::Cursor { .. }, Some(next)) = (page, next_cursor) {
             out.extend_from_slice(br#","nextCursor":"#);
+            // Writing to a Vec cannot fail.
             let _ = serde_json::to_writer(&mut *out, &next);
         }
-        let _ = write!(out, r#","schemas":["{LIST_RESPONSE_SCHEMA}"]"#);
+        out.extend_from_slice(br#","schemas":[""#);
+        out.extend_from_slice(LIST_RESPONSE_SCHEMA.as_bytes());
+        out.extend_from_slice(br#""]"#);
         if let RequestedPage::Index { start_index, .. } = page {
-            let _ = write!(out, r#","startIndex":{start_index}"#);
+            out.extend_from_slice(br#","startIndex":"#);
+            out.extend_from_slice(number.format(*start_index).as_bytes());
         }
-        let _ = write!(out, r#","totalResults":{total}}}"#);
+        out.extend_from_slice(br#","totalResults":"#);
+        out.extend_from_slice(number.format(total).as_bytes());
+        out.push(b'}');
         Outcome {
             status: 200,
             body: Some(Body::Raw(self.out)),

@@ -370,16 +370,37 @@ impl TenantState {
         };
         let mut out = Vec::new();
         for member in member_ids {
-            for gid in data.member_of.of(member) {
-                let display = data
-                    .entries
-                    .get(gid)
-                    .and_then(|g| g.display.as_deref())
-                    .map(str::to_owned);
-                out.push(Membership::new(*member, gid.as_ref(), display));
-            }
+            data.push_memberships(member, &mut out);
         }
         out
+    }
+
+    /// `record` with its derived `groups` attached (RFC 7643 §4.1.2), read under the same
+    /// lock, when `view` derives them: what [`Store::memberships`] would answer for it, so
+    /// the engine need not ask.
+    fn with_groups(&self, view: &ResourceTypeView, record: StoredResource) -> StoredResource {
+        if !view.derives_groups() {
+            return record;
+        }
+        let mut groups = Vec::new();
+        for data in self.types.values().filter(|d| d.groups) {
+            data.push_memberships(record.id(), &mut groups);
+        }
+        record.with_groups(groups)
+    }
+}
+
+impl TypeData {
+    /// The memberships of `member` in these Groups.
+    fn push_memberships(&self, member: &str, out: &mut Vec<Membership>) {
+        for gid in self.member_of.of(member) {
+            let display = self
+                .entries
+                .get(gid)
+                .and_then(|g| g.display.as_deref())
+                .map(str::to_owned);
+            out.push(Membership::new(member, gid.as_ref(), display));
+        }
     }
 }
 
@@ -415,7 +436,7 @@ impl Store for MemoryStore {
             return Ok(None);
         };
         match data.entries.get_key_value(id) {
-            Some((id, entry)) => data.record(id, entry, true).map(Some),
+            Some((id, entry)) => Ok(Some(state.with_groups(view, data.record(id, entry, true)?))),
             None => Ok(None),
         }
     }
@@ -457,10 +478,15 @@ impl Store for MemoryStore {
             return Ok(QueryPage::default());
         };
         let state = read(&tenant);
-        match state.types.get(type_key(query.view)) {
-            Some(data) => data.query(query),
-            None => Ok(QueryPage::default()),
-        }
+        let Some(data) = state.types.get(type_key(query.view)) else {
+            return Ok(QueryPage::default());
+        };
+        let mut page = data.query(query)?;
+        page.resources = std::mem::take(&mut page.resources)
+            .into_iter()
+            .map(|record| state.with_groups(query.view, record))
+            .collect();
+        Ok(page)
     }
 
     async fn memberships(
