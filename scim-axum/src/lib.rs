@@ -128,13 +128,7 @@ impl ScimRouter {
         let path = mount_path.strip_suffix('/').unwrap_or(mount_path);
         let segments = mount_path.strip_prefix('/').ok_or_else(invalid)?;
         let segments = segments.strip_suffix('/').unwrap_or(segments);
-        let valid_segment = |segment: &str| {
-            !segment.is_empty()
-                && segment
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
-        };
-        if !segments.is_empty() && !segments.split('/').all(valid_segment) {
+        if !segments.is_empty() && !segments.split('/').all(is_plain_segment) {
             return Err(invalid());
         }
         let state = Arc::new(Mounted {
@@ -151,6 +145,15 @@ impl ScimRouter {
         };
         Ok(router.with_state(state))
     }
+}
+
+/// Whether `segment` is one path segment axum routes literally: ASCII letters, digits
+/// and `-._~`, not empty.
+fn is_plain_segment(segment: &str) -> bool {
+    !segment.is_empty()
+        && segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 /// A request to a router from [`ScimRouter::into_router`], nested under the mount path.
@@ -350,6 +353,12 @@ mod tests {
             let root = call(app, "GET", "/scim/v2", "").await;
             assert_eq!(root.status(), StatusCode::OK);
             assert_eq!(json(root).await["totalResults"], 1);
+            // Any letter case and a trailing `/` reach the same collection.
+            for collection in ["/scim/v2/Users", "/scim/v2/users", "/scim/v2/Users/"] {
+                let listed = call(app, "GET", collection, "").await;
+                assert_eq!(listed.status(), StatusCode::OK, "{collection}");
+                assert_eq!(json(listed).await["totalResults"], 1, "{collection}");
+            }
             let health = call(app, "GET", "/health", "").await;
             assert_eq!(health.status(), StatusCode::OK);
         }

@@ -78,8 +78,8 @@ impl<T: Authenticator + ?Sized> Authenticator for Arc<T> {
 /// headers.insert("Authorization", "Bearer s3cr3t-n3w");
 /// # tokio_test(async move {
 /// let principal = auth.authenticate(&headers).await.unwrap();
-/// assert_eq!(principal.tenant, "acme");
-/// assert_eq!(principal.subject, "okta-prod-2025");
+/// assert_eq!(&*principal.tenant, "acme");
+/// assert_eq!(&*principal.subject, "okta-prod-2025");
 /// # });
 /// # fn tokio_test(f: impl std::future::Future<Output = ()>) {
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
@@ -93,8 +93,8 @@ pub struct BearerAuthenticator {
 /// One stored token: its digest and the principal it authenticates.
 struct TokenEntry {
     digest: [u8; 32],
-    tenant: String,
-    label: String,
+    tenant: Arc<str>,
+    label: Arc<str>,
     user_id: Option<String>,
     profile: Option<Profile>,
 }
@@ -189,8 +189,8 @@ impl BearerAuthenticator {
         }
         let entry = TokenEntry {
             digest: digest(token),
-            tenant: tenant.to_owned(),
-            label: label.to_owned(),
+            tenant: Arc::from(tenant),
+            label: Arc::from(label),
             user_id: user_id.map(str::to_owned),
             profile,
         };
@@ -214,7 +214,7 @@ impl BearerAuthenticator {
     pub fn remove_label(&self, tenant: &str, label: &str) -> usize {
         let mut tokens = self.tokens.write().unwrap_or_else(PoisonError::into_inner);
         let before = tokens.len();
-        tokens.retain(|e| !(e.tenant == tenant && e.label == label));
+        tokens.retain(|e| !(&*e.tenant == tenant && &*e.label == label));
         before - tokens.len()
     }
 
@@ -222,7 +222,7 @@ impl BearerAuthenticator {
     pub fn remove_tenant(&self, tenant: &str) -> usize {
         let mut tokens = self.tokens.write().unwrap_or_else(PoisonError::into_inner);
         let before = tokens.len();
-        tokens.retain(|e| e.tenant != tenant);
+        tokens.retain(|e| &*e.tenant != tenant);
         before - tokens.len()
     }
 
@@ -233,8 +233,8 @@ impl BearerAuthenticator {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .filter(|e| e.tenant == tenant)
-            .map(|e| e.label.clone())
+            .filter(|e| &*e.tenant == tenant)
+            .map(|e| e.label.to_string())
             .collect()
     }
 
@@ -267,7 +267,7 @@ impl BearerAuthenticator {
             return None;
         }
         let entry = tokens.get(usize::try_from(index).ok()?)?;
-        let mut principal = Principal::new(entry.tenant.clone(), entry.label.clone());
+        let mut principal = Principal::new(Arc::clone(&entry.tenant), Arc::clone(&entry.label));
         principal.user_id.clone_from(&entry.user_id);
         principal.profile.clone_from(&entry.profile);
         Some(principal)
@@ -316,7 +316,7 @@ impl std::fmt::Debug for BearerAuthenticator {
         let tokens = self.tokens.read().unwrap_or_else(PoisonError::into_inner);
         let mut tenants: std::collections::BTreeMap<&str, usize> = Default::default();
         for entry in tokens.iter() {
-            *tenants.entry(entry.tenant.as_str()).or_default() += 1;
+            *tenants.entry(&*entry.tenant).or_default() += 1;
         }
         f.debug_struct("BearerAuthenticator")
             .field("tokens", &tokens.len())

@@ -2,6 +2,7 @@
 
 use crate::tolerance::Profile;
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
 /// An authenticated caller, as an [`Authenticator`](crate::auth::Authenticator) reports it.
 ///
@@ -11,11 +12,12 @@ use chrono::{DateTime, Utc};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Principal {
-    /// The tenant whose resources this caller may see and change.
-    pub tenant: String,
+    /// The tenant whose resources this caller may see and change. Shared (`Arc<str>`):
+    /// an authenticator hands out the same tenant on every request without copying it.
+    pub tenant: Arc<str>,
     /// A label for the caller that is safe to log (a token name, an OAuth client id);
     /// never a secret.
-    pub subject: String,
+    pub subject: Arc<str>,
     /// The SCIM `id` of the User this caller is, if any; `/Me` resolves to it (RFC 7644 §3.11).
     pub user_id: Option<String>,
     /// The caller's compatibility profile (which IdP tolerances apply to its requests), if
@@ -25,7 +27,7 @@ pub struct Principal {
 
 impl Principal {
     /// A principal of `tenant` labelled `subject`, not bound to a User.
-    pub fn new(tenant: impl Into<String>, subject: impl Into<String>) -> Self {
+    pub fn new(tenant: impl Into<Arc<str>>, subject: impl Into<Arc<str>>) -> Self {
         Self {
             tenant: tenant.into(),
             subject: subject.into(),

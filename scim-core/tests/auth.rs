@@ -27,8 +27,8 @@ async fn auth_with(
 async fn valid_token_yields_principal_with_tenant_and_label() {
     let auth = BearerAuthenticator::new().with_token("acme", "okta-prod", OKTA);
     let principal = auth_with(&auth, OKTA).await.unwrap();
-    assert_eq!(principal.tenant, "acme");
-    assert_eq!(principal.subject, "okta-prod");
+    assert_eq!(&*principal.tenant, "acme");
+    assert_eq!(&*principal.subject, "okta-prod");
     assert_eq!(principal.user_id, None);
 }
 
@@ -37,7 +37,7 @@ async fn user_token_binds_principal_to_user() {
     let auth = BearerAuthenticator::new().with_user_token("acme", "bjensen-cli", "2819c223", OKTA);
     let principal = auth_with(&auth, OKTA).await.unwrap();
     assert_eq!(principal.user_id.as_deref(), Some("2819c223"));
-    assert_eq!(principal.subject, "bjensen-cli");
+    assert_eq!(&*principal.subject, "bjensen-cli");
 }
 
 #[tokio::test]
@@ -45,8 +45,14 @@ async fn several_tokens_per_tenant_all_work() {
     let auth = BearerAuthenticator::new()
         .with_token("acme", "okta-prod", OKTA)
         .with_token("acme", "entra-prod", ENTRA);
-    assert_eq!(auth_with(&auth, OKTA).await.unwrap().subject, "okta-prod");
-    assert_eq!(auth_with(&auth, ENTRA).await.unwrap().subject, "entra-prod");
+    assert_eq!(
+        auth_with(&auth, OKTA).await.unwrap().subject.as_ref(),
+        "okta-prod"
+    );
+    assert_eq!(
+        auth_with(&auth, ENTRA).await.unwrap().subject.as_ref(),
+        "entra-prod"
+    );
     assert_eq!(auth.tokens_for("acme"), vec!["okta-prod", "entra-prod"]);
     assert_eq!(auth.len(), 2);
 }
@@ -74,17 +80,29 @@ async fn rotation_through_a_shared_handle_without_downtime() {
     host_side.add_token("acme", "okta-2025", new_token);
     // Both live during the switch-over.
     assert_eq!(
-        auth_with(&engine_side, OKTA).await.unwrap().subject,
+        auth_with(&engine_side, OKTA)
+            .await
+            .unwrap()
+            .subject
+            .as_ref(),
         "okta-2024"
     );
     assert_eq!(
-        auth_with(&engine_side, new_token).await.unwrap().subject,
+        auth_with(&engine_side, new_token)
+            .await
+            .unwrap()
+            .subject
+            .as_ref(),
         "okta-2025"
     );
     assert!(host_side.remove_token(OKTA));
     assert_eq!(auth_with(&engine_side, OKTA).await, Err(AuthError::Invalid));
     assert_eq!(
-        auth_with(&engine_side, new_token).await.unwrap().subject,
+        auth_with(&engine_side, new_token)
+            .await
+            .unwrap()
+            .subject
+            .as_ref(),
         "okta-2025"
     );
 }
@@ -108,8 +126,14 @@ async fn tenants_are_separated() {
     let auth = BearerAuthenticator::new()
         .with_token("acme", "okta", OKTA)
         .with_token("globex", "okta", ENTRA);
-    assert_eq!(auth_with(&auth, OKTA).await.unwrap().tenant, "acme");
-    assert_eq!(auth_with(&auth, ENTRA).await.unwrap().tenant, "globex");
+    assert_eq!(
+        auth_with(&auth, OKTA).await.unwrap().tenant.as_ref(),
+        "acme"
+    );
+    assert_eq!(
+        auth_with(&auth, ENTRA).await.unwrap().tenant.as_ref(),
+        "globex"
+    );
     assert_eq!(auth.tokens_for("acme").len(), 1);
     assert_eq!(auth.tokens_for("globex").len(), 1);
 }
@@ -119,7 +143,10 @@ async fn re_adding_a_token_reassigns_it() {
     let auth = BearerAuthenticator::new().with_token("acme", "old-label", OKTA);
     auth.add_token("acme", "new-label", OKTA);
     assert_eq!(auth.len(), 1);
-    assert_eq!(auth_with(&auth, OKTA).await.unwrap().subject, "new-label");
+    assert_eq!(
+        auth_with(&auth, OKTA).await.unwrap().subject.as_ref(),
+        "new-label"
+    );
 }
 
 #[tokio::test]
