@@ -103,9 +103,19 @@ impl Headers {
 
     /// The first value of the header `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        let text = self.text.as_bytes();
+        let mut start = 0;
+        for &(name_end, value_end) in &self.ends {
+            let matches = name_end - start == name.len()
+                && text
+                    .get(start..name_end)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()));
+            if matches {
+                return self.text.get(name_end..value_end);
+            }
+            start = value_end;
+        }
+        None
     }
 
     /// Every header as (lower-case name, value), in insertion order.

@@ -33,6 +33,7 @@ use crate::store::{
 };
 use scim_filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// The ListResponse message schema (RFC 7644 §3.4.2).
@@ -42,16 +43,21 @@ pub(crate) const SEARCH_REQUEST_SCHEMA: &str =
     "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
 /// Decoded query parameters (RFC 3986 §3.4; `application/x-www-form-urlencoded` rules).
+/// Names and values that need no decoding are borrowed from the raw query.
 #[derive(Debug, Default)]
-pub(crate) struct QueryParams {
-    pairs: Vec<(String, String)>,
+pub(crate) struct QueryParams<'a> {
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl QueryParams {
+impl<'a> QueryParams<'a> {
     /// Parses a raw query string.
-    pub(crate) fn parse(raw: Option<&str>) -> Result<Self, ScimError> {
+    pub(crate) fn parse(raw: Option<&'a str>) -> Result<Self, ScimError> {
+        let raw = raw.unwrap_or("");
         let mut pairs = Vec::new();
-        for part in raw.unwrap_or("").split('&') {
+        if !raw.is_empty() {
+            pairs.reserve_exact(raw.bytes().filter(|&b| b == b'&').count() + 1);
+        }
+        for part in raw.split('&') {
             if part.is_empty() {
                 continue;
             }
@@ -83,7 +89,7 @@ impl QueryParams {
                     .iter()
                     .find(|(n, _)| n.eq_ignore_ascii_case(name))
             })
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     /// Whether `attributes` or `excludedAttributes` was given (non-empty).
@@ -94,8 +100,12 @@ impl QueryParams {
     }
 }
 
-/// Decodes `%XX` escapes and `+` (a space in query strings).
-fn percent_decode(input: &str) -> Result<String, ScimError> {
+/// Decodes `%XX` escapes and `+` (a space in query strings); borrows `input` when it has
+/// neither.
+fn percent_decode(input: &str) -> Result<Cow<'_, str>, ScimError> {
+    if !input.bytes().any(|b| b == b'%' || b == b'+') {
+        return Ok(Cow::Borrowed(input));
+    }
     let bytes = input.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -119,7 +129,7 @@ fn percent_decode(input: &str) -> Result<String, ScimError> {
         }
         i += 1;
     }
-    String::from_utf8(out).map_err(|_| {
+    String::from_utf8(out).map(Cow::Owned).map_err(|_| {
         ScimError::InvalidValue("a query parameter is not valid percent-encoded UTF-8".into())
     })
 }
@@ -369,9 +379,9 @@ impl ScimEngine {
     pub(crate) fn query_filter(
         &self,
         view: &ResourceTypeView,
-        client: Option<&Filter>,
+        client: Option<Filter>,
     ) -> Result<Option<ResolvedFilter>, ScimError> {
-        let combined = match (client.cloned(), self.protection_clause(view)) {
+        let combined = match (client, self.protection_clause(view)) {
             (Some(c), Some(p)) => Some(Filter::And(Box::new(c), Box::new(p))),
             (c, p) => c.or(p),
         };
@@ -451,13 +461,13 @@ impl ScimEngine {
         view: &ResourceTypeView,
         params: &ListParams,
     ) -> Result<Outcome, ScimError> {
-        let prepared = prepare(params, self.inner.config.max_results)?;
+        let mut prepared = prepare(params, self.inner.config.max_results)?;
         let projection = self.projection_for(
             view,
             params.attributes.as_deref(),
             params.excluded.as_deref(),
         )?;
-        let filter = self.query_filter(view, prepared.filter.as_ref())?;
+        let filter = self.query_filter(view, prepared.filter.take())?;
         let sort = prepared
             .sort
             .as_ref()
@@ -588,7 +598,7 @@ impl ScimEngine {
                 params.attributes.as_deref(),
                 params.excluded.as_deref(),
             )?;
-            let filter = self.query_filter(view, prepared.filter.as_ref())?;
+            let filter = self.query_filter(view, prepared.filter.clone())?;
             let sort = prepared
                 .sort
                 .as_ref()

@@ -324,7 +324,7 @@ impl ScimEngine {
         limit: usize,
     ) -> Result<Vec<crate::store::StoredResource>, ScimError> {
         let view = self.view_named(resource_type)?;
-        let filter = self.query_filter(view, Some(filter))?;
+        let filter = self.query_filter(view, Some(filter.clone()))?;
         let page = crate::store::Page::Offset { offset: 0, limit };
         let found = self
             .run_query(ctx, view, filter.as_ref(), None, page, true)
