@@ -107,21 +107,36 @@ async fn handle(
             headers.insert(name.as_str(), value);
         }
     }
-    // The scope consumed the mount path; what is left is the SCIM path. Both come from the
-    // router's (decoded) view of the path, so the mount path is their difference.
+    // The scope consumed the mount path; what is left is the SCIM path. The router's view
+    // of the path is partly decoded, so the mount path is found by its segment count in
+    // the raw path (decoding never adds or removes a `/`: actix keeps `%2F` encoded), and
+    // the engine decodes the rest itself, as for every adapter.
     let routed = request.match_info();
-    let inner_path = routed.unprocessed();
-    let mount_path = routed
+    let mount_segments = routed
         .as_str()
-        .strip_suffix(inner_path)
-        .unwrap_or(request.path());
+        .strip_suffix(routed.unprocessed())
+        .unwrap_or_default()
+        .matches('/')
+        .count();
+    let raw_path = request.uri().path();
+    let split = raw_path
+        .match_indices('/')
+        .nth(mount_segments)
+        .map_or(raw_path.len(), |(i, _)| i);
+    let (mount_path, inner_path) = raw_path.split_at(split);
     let inner_path = if inner_path.is_empty() {
         "/"
     } else {
         inner_path
     };
-    let scheme = request.connection_info().scheme().to_owned();
-    let base_url = scim.base_url.resolve(&scheme, &headers, mount_path);
+    // The connection's scheme: `https` only on a listener the server binds with TLS.
+    // (`connection_info()` would take `X-Forwarded-Proto` and `Forwarded` from the client.)
+    let scheme = if request.app_config().secure() {
+        "https"
+    } else {
+        "http"
+    };
+    let base_url = scim.base_url.resolve(scheme, &headers, mount_path);
     let mut scim_request =
         ScimRequest::new(Method::from_name(request.method().as_str()), inner_path)
             .with_body(body.freeze())

@@ -66,6 +66,33 @@ where
 pub struct ScimRouter {
     engine: ScimEngine,
     base_url: BaseUrl,
+    scheme: ConnectionScheme,
+}
+
+/// The scheme of the connection a request came over, for
+/// [`BaseUrl::FromRequest`](scim_core::http::BaseUrl) (RFC 7644 §3.1 `Location`).
+///
+/// axum does not say whether a connection is TLS, so the router assumes
+/// [`ScimRouter::connection_scheme`] (`http` unless set); a host that serves both inserts
+/// this type as a request extension per connection (e.g. from its TLS acceptor), which
+/// wins. Never taken from the request itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConnectionScheme {
+    /// Plain HTTP.
+    #[default]
+    Http,
+    /// HTTP over TLS terminated by this server.
+    Https,
+}
+
+impl ConnectionScheme {
+    /// `http` or `https`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionScheme::Http => "http",
+            ConnectionScheme::Https => "https",
+        }
+    }
 }
 
 /// A mount path [`ScimRouter::mounted_at`] cannot route.
@@ -90,12 +117,20 @@ impl ScimRouter {
         Self {
             engine,
             base_url: BaseUrl::default(),
+            scheme: ConnectionScheme::default(),
         }
     }
 
     /// Where `Location` and `meta.location` URLs come from (RFC 7644 §3.1).
     pub fn base_url(mut self, base_url: BaseUrl) -> Self {
         self.base_url = base_url;
+        self
+    }
+
+    /// The scheme of the connections this router serves (`Https` when the server
+    /// terminates TLS itself); a [`ConnectionScheme`] request extension overrides it.
+    pub fn connection_scheme(mut self, scheme: ConnectionScheme) -> Self {
+        self.scheme = scheme;
         self
     }
 
@@ -223,20 +258,23 @@ fn scim_request(
             headers.insert(name.as_str(), value);
         }
     }
-    let scheme = parts.uri.scheme_str().unwrap_or("http");
+    // The connection's scheme, never the request's (an absolute-form request target or an
+    // HTTP/2 `:scheme` is the client's word): a host-inserted `ConnectionScheme`, else the
+    // router's setting.
+    let scheme = parts
+        .extensions
+        .get::<ConnectionScheme>()
+        .copied()
+        .unwrap_or(scim.scheme)
+        .as_str();
     let base_url = scim.base_url.resolve(scheme, &headers, mount_path);
-    // The engine routes on decoded segments (`/Schemas/urn%3Aietf…` → `/Schemas/urn:ietf…`).
+    // The raw path; the engine decodes it.
     let inner_path = if inner_path.is_empty() {
         "/"
     } else {
         inner_path
     };
-    let decoded = if inner_path.contains('%') {
-        percent_encoding::percent_decode_str(inner_path).decode_utf8_lossy()
-    } else {
-        Cow::Borrowed(inner_path)
-    };
-    let mut request = ScimRequest::new(Method::from_name(parts.method.as_str()), decoded)
+    let mut request = ScimRequest::new(Method::from_name(parts.method.as_str()), inner_path)
         .with_body(body)
         .with_base_url(base_url);
     request.headers = headers;

@@ -136,7 +136,9 @@ impl Headers {
 pub struct ScimRequest {
     /// The HTTP method.
     pub method: Method,
-    /// The path below the SCIM base, percent-decoded, starting with `/`, e.g. `/Users/2819c223`.
+    /// The path below the SCIM base, starting with `/`, e.g. `/Users/2819c223`, as it came
+    /// (percent-encoded): the engine decodes it ([`decode_path`]), so every adapter routes
+    /// the same path the same way.
     pub path: String,
     /// The raw (still percent-encoded) query string without `?`, if any.
     pub query: Option<String>,
@@ -256,30 +258,42 @@ impl ScimResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum BaseUrl {
-    /// From the request: its scheme, its `Host` header and the path the SCIM service is
-    /// mounted under (e.g. `http://127.0.0.1:8080/scim/v2`). The default.
+    /// From the request: the scheme of the connection (`https` only when the server itself
+    /// terminates TLS; adapters never take it from the request), its `Host` header and the
+    /// path the SCIM service is mounted under (e.g. `http://127.0.0.1:8080/scim/v2`).
+    /// Forwarding headers are ignored. The default.
     #[default]
     FromRequest,
-    /// From the request, but trusting `X-Forwarded-Proto` and `X-Forwarded-Host` as set by
-    /// a reverse proxy that terminates TLS. Only enable this behind such a proxy: otherwise
-    /// clients choose the URLs the service reports.
+    /// From the request, but trusting what a reverse proxy says about the original request:
+    /// the first `Forwarded` element's `proto` and `host` (RFC 7239 §4), else
+    /// `X-Forwarded-Proto` and `X-Forwarded-Host`. Only enable this behind a proxy that
+    /// sets (and overwrites) these headers: otherwise clients choose the URLs the service
+    /// reports. A forwarded scheme other than `http`/`https`, or a host with characters a
+    /// host cannot have, is ignored.
     FromRequestTrustingForwardedHeaders,
     /// A fixed base URL, e.g. `https://app.example.com/scim/v2` (recommended in production).
     Fixed(String),
 }
 
 impl BaseUrl {
-    /// The base URL for a request that arrived over `scheme` (`http`/`https`) with these
-    /// `headers`, with SCIM mounted at `mount_path` (e.g. `/scim/v2`, or empty at the root).
+    /// The base URL for a request that arrived over a connection of `scheme` (`http` or
+    /// `https`: what the server knows of the connection, not what the request says) with
+    /// these `headers`, with SCIM mounted at `mount_path` (e.g. `/scim/v2`, or empty at the
+    /// root). RFC 7644 §3.1 (`Location`, `meta.location`).
     pub fn resolve(&self, scheme: &str, headers: &Headers, mount_path: &str) -> String {
         let mount_path = mount_path.trim_end_matches('/');
+        let scheme = valid_scheme(scheme).unwrap_or("http");
+        let host = || {
+            headers
+                .get("host")
+                .filter(|h| is_host(h))
+                .unwrap_or("localhost")
+        };
         match self {
             BaseUrl::Fixed(url) => url.trim_end_matches('/').to_owned(),
-            BaseUrl::FromRequest => {
-                let host = headers.get("host").unwrap_or("localhost");
-                absolute_url(scheme, host, mount_path)
-            }
+            BaseUrl::FromRequest => absolute_url(scheme, host(), mount_path),
             BaseUrl::FromRequestTrustingForwardedHeaders => {
+                let forwarded = headers.get("forwarded").map(first_forwarded_element);
                 let first = |name: &str| {
                     headers
                         .get(name)
@@ -287,13 +301,83 @@ impl BaseUrl {
                         .map(str::trim)
                         .filter(|v| !v.is_empty())
                 };
-                let scheme = first("x-forwarded-proto").unwrap_or(scheme);
-                let host = first("x-forwarded-host")
-                    .or_else(|| headers.get("host"))
-                    .unwrap_or("localhost");
+                let scheme = forwarded
+                    .and_then(|f| f.proto)
+                    .or_else(|| first("x-forwarded-proto"))
+                    .and_then(valid_scheme)
+                    .unwrap_or(scheme);
+                let host = forwarded
+                    .and_then(|f| f.host)
+                    .or_else(|| first("x-forwarded-host"))
+                    .filter(|h| is_host(h))
+                    .unwrap_or_else(host);
                 absolute_url(scheme, host, mount_path)
             }
         }
+    }
+}
+
+/// `http` or `https` (compared case-insensitively, RFC 3986 §3.1), as written in URLs.
+fn valid_scheme(scheme: &str) -> Option<&'static str> {
+    if scheme.eq_ignore_ascii_case("https") {
+        Some("https")
+    } else if scheme.eq_ignore_ascii_case("http") {
+        Some("http")
+    } else {
+        None
+    }
+}
+
+/// Whether `host` can be the authority of a URL we write: a name, IPv4 or bracketed IPv6
+/// address with an optional port (RFC 3986 §3.2.2, §3.2.3); nothing that would end the
+/// authority (`/`, `?`, `#`, `@`) or break the header.
+fn is_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~:[]".contains(&b))
+}
+
+/// `proto` and `host` of the first element of a `Forwarded` header (RFC 7239 §4): the one
+/// the proxy nearest the client added.
+#[derive(Debug, Clone, Copy, Default)]
+struct ForwardedElement<'a> {
+    proto: Option<&'a str>,
+    host: Option<&'a str>,
+}
+
+fn first_forwarded_element(header: &str) -> ForwardedElement<'_> {
+    let mut element = ForwardedElement::default();
+    let first = header.split(',').next().unwrap_or_default();
+    for pair in first.split(';') {
+        let Some((name, value)) = pair.split_once('=') else {
+            continue;
+        };
+        let value = value.trim();
+        // A quoted-string value (RFC 7230 §3.2.6); forwarded hosts need no escapes.
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        match name.trim() {
+            n if n.eq_ignore_ascii_case("proto") => element.proto = Some(value),
+            n if n.eq_ignore_ascii_case("host") => element.host = Some(value),
+            _ => {}
+        }
+    }
+    element
+}
+
+/// Decodes `%XX` escapes in a request path (RFC 3986 §2.1) as the engine routes on decoded
+/// segments (`/Schemas/urn%3Aietf…` is `/Schemas/urn:ietf…`). Invalid escapes stay as
+/// they are; bytes that are not UTF-8 after decoding become U+FFFD. Borrows `path` when
+/// it has no `%`.
+pub fn decode_path(path: &str) -> Cow<'_, str> {
+    if path.contains('%') {
+        percent_encoding::percent_decode_str(path).decode_utf8_lossy()
+    } else {
+        Cow::Borrowed(path)
     }
 }
 
@@ -334,6 +418,72 @@ mod tests {
             ]
         );
         assert_eq!(Headers::new().iter().count(), 0);
+    }
+
+    #[test]
+    fn trusted_forwarding_prefers_forwarded_and_ignores_what_cannot_be_a_url() {
+        let trusting = BaseUrl::FromRequestTrustingForwardedHeaders;
+        let resolve = |pairs: &[(&str, &str)]| {
+            let mut headers = Headers::new();
+            headers.insert("host", "internal:8080");
+            for (name, value) in pairs {
+                headers.insert(name, value);
+            }
+            trusting.resolve("http", &headers, "/scim/v2")
+        };
+        assert_eq!(resolve(&[]), "http://internal:8080/scim/v2");
+        assert_eq!(
+            resolve(&[
+                (
+                    "Forwarded",
+                    r#"For="[2001:db8::1]:4711";Proto=HTTPS;Host="a.example:8443", for=10.0.0.2"#
+                ),
+                ("X-Forwarded-Host", "b.example"),
+                ("X-Forwarded-Proto", "http"),
+            ]),
+            "https://a.example:8443/scim/v2"
+        );
+        // Only some facts in `Forwarded`: the others come from X-Forwarded-*.
+        assert_eq!(
+            resolve(&[
+                ("Forwarded", "for=1.2.3.4;proto=https"),
+                ("X-Forwarded-Host", "b.example, c")
+            ]),
+            "https://b.example/scim/v2"
+        );
+        assert_eq!(
+            resolve(&[
+                ("X-Forwarded-Proto", "ftp"),
+                ("X-Forwarded-Host", "x.example/evil?")
+            ]),
+            "http://internal:8080/scim/v2"
+        );
+        assert_eq!(
+            resolve(&[("Forwarded", "proto=javascript;host=\"a b\"")]),
+            "http://internal:8080/scim/v2"
+        );
+        // Without trust, none of it counts; a Host that is not a host becomes localhost.
+        let mut headers = Headers::new();
+        headers.insert("host", "evil.example/x");
+        headers.insert("forwarded", "proto=https;host=a.example");
+        assert_eq!(
+            BaseUrl::FromRequest.resolve("https", &headers, ""),
+            "https://localhost"
+        );
+    }
+
+    #[test]
+    fn paths_are_decoded_once_and_borrowed_when_plain() {
+        assert!(matches!(
+            decode_path("/Users/abc"),
+            Cow::Borrowed("/Users/abc")
+        ));
+        assert_eq!(decode_path("/Schemas/urn%3Aa%3Ab"), "/Schemas/urn:a:b");
+        assert_eq!(decode_path("/Users/a%2Fb"), "/Users/a/b");
+        assert_eq!(decode_path("/Users/100%"), "/Users/100%");
+        assert_eq!(decode_path("/Users/%zz"), "/Users/%zz");
+        assert_eq!(decode_path("/Users/%FF"), "/Users/\u{FFFD}");
+        assert_eq!(decode_path("/Users/%25"), "/Users/%");
     }
 
     #[test]

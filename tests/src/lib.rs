@@ -34,6 +34,7 @@
 
 use async_trait::async_trait;
 use reqwest::header::HeaderMap;
+use scim_core::http::BaseUrl;
 use scim_core::{
     BearerAuthenticator, Profile, RequestContext, RevocationError, RevocationReason, ScimEngine,
     Store, TokenRevoker,
@@ -296,6 +297,11 @@ pub async fn start_axum() -> TestServer {
 
 /// [`start_axum`] over `store`.
 pub async fn start_axum_with(store: Arc<dyn Store>) -> TestServer {
+    start_axum_configured(store, BaseUrl::default()).await
+}
+
+/// [`start_axum`] over `store`, with `base_url` as the router's [`BaseUrl`] mode.
+pub async fn start_axum_configured(store: Arc<dyn Store>, base_url: BaseUrl) -> TestServer {
     let auth = authenticator();
     let revoker = RecordingRevoker::default();
     let engine = engine(store, auth.clone(), revoker.clone());
@@ -303,6 +309,7 @@ pub async fn start_axum_with(store: Arc<dyn Store>) -> TestServer {
         .route("/health", axum::routing::get(|| async { "ok" }))
         .merge(
             scim_axum::ScimRouter::new(engine)
+                .base_url(base_url)
                 .mounted_at(MOUNT)
                 .expect("a valid mount path"),
         );
@@ -333,6 +340,11 @@ pub async fn start_actix() -> TestServer {
 
 /// [`start_actix`] over `store`.
 pub async fn start_actix_with(store: Arc<dyn Store>) -> TestServer {
+    start_actix_configured(store, BaseUrl::default()).await
+}
+
+/// [`start_actix`] over `store`, with `base_url` as the scope's [`BaseUrl`] mode.
+pub async fn start_actix_configured(store: Arc<dyn Store>, base_url: BaseUrl) -> TestServer {
     use actix_web::{App, HttpServer, web};
 
     let auth = authenticator();
@@ -348,7 +360,13 @@ pub async fn start_actix_with(store: Arc<dyn Store>) -> TestServer {
                 let server = HttpServer::new(move || {
                     App::new()
                         .route("/health", web::get().to(|| async { "ok" }))
-                        .service(web::scope(MOUNT).configure(scim_actix::configure(engine.clone())))
+                        .service(
+                            web::scope(MOUNT).configure(
+                                scim_actix::ScimScope::new(engine.clone())
+                                    .base_url(base_url.clone())
+                                    .into_configure(),
+                            ),
+                        )
                 })
                 .workers(1)
                 .disable_signals()

@@ -350,6 +350,10 @@ impl ScimEngine {
     /// [`TokenRevoker`] before any answer is built (503 if that
     /// fails; the write stays and a retry revokes again).
     pub async fn handle(&self, mut request: ScimRequest) -> ScimResponse {
+        // Adapters hand over the path as it came; routing works on decoded segments.
+        if let std::borrow::Cow::Owned(decoded) = crate::http::decode_path(&request.path) {
+            request.path = decoded;
+        }
         let principal = match self
             .inner
             .authenticator
