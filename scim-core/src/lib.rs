@@ -33,7 +33,7 @@ pub use auth::{AuthError, Authenticator, BearerAuthenticator, InsecureNoAuthenti
 pub use context::{Principal, RequestContext};
 pub use engine::{
     BuildError, BulkLimits, DeletePolicy, DuplicatePolicy, EngineBuilder, EngineConfig,
-    ProtectedAccounts, ScimEngine,
+    ProtectedAccounts, RequestLimits, ScimEngine,
 };
 pub use error::{ScimError, ScimResult, ScimType};
 pub use http::{Headers, Method, ScimRequest, ScimResponse};

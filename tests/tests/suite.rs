@@ -55,6 +55,7 @@ macro_rules! suite {
                 enterprise_manager_as_idps_send_it,
                 entra_element_filters,
                 tolerances_follow_the_profile,
+                request_limits,
             );
         }
     };
@@ -3535,4 +3536,111 @@ async fn tolerances_follow_the_profile(server: &TestServer) {
             .unwrap_or_default();
         assert_eq!(members, left, "{token}: {group}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Request limits (RequestLimits defaults): strings over 64 KiB get 400 invalidValue, more
+// than 1000 PATCH operations or 10 000 members in one operation get 413; nothing changes.
+
+async fn request_limits(server: &TestServer) {
+    let long = "x".repeat(64 * 1024 + 1);
+    let at_limit = "y".repeat(64 * 1024);
+    // A 100 000-character userName, and a long value deeper in the resource.
+    for body in [
+        json!({"schemas": [USER], "userName": "z".repeat(100_000)}),
+        json!({"schemas": [USER], "userName": "deep@example.com",
+               "emails": [{"value": "deep@example.com", "display": long}]}),
+    ] {
+        let err = server
+            .post("/Users", &body)
+            .await
+            .expect_error(400, Some("invalidValue"));
+        assert!(
+            err["detail"].as_str().unwrap().contains("65536 bytes"),
+            "{err}"
+        );
+    }
+    let listed = server.get("/Users").await.scim_json();
+    assert_eq!(listed["totalResults"], 0, "nothing was created: {listed}");
+
+    let user = server.create_user("limits@example.com").await;
+    let id = user["id"].as_str().unwrap();
+    let path = format!("/Users/{id}");
+    // At the limit is fine.
+    server
+        .patch(
+            &path,
+            json!([{"op": "replace", "path": "displayName", "value": at_limit}]),
+            None,
+        )
+        .await
+        .expect_status(200);
+    let before = server.get(&path).await.scim_json();
+    let err = server
+        .patch(
+            &path,
+            json!([{"op": "replace", "path": "displayName", "value": long}]),
+            None,
+        )
+        .await
+        .expect_error(400, Some("invalidValue"));
+    assert!(
+        err["detail"].as_str().unwrap().contains("displayName"),
+        "{err}"
+    );
+    let mut put = before.clone();
+    put["nickName"] = json!(long);
+    server
+        .put(&path, &put, None)
+        .await
+        .expect_error(400, Some("invalidValue"));
+    let operations: Vec<Value> = (0..1001)
+        .map(|i| json!({"op": "replace", "path": "title", "value": format!("t{i}")}))
+        .collect();
+    let err = server
+        .patch(&path, json!(operations), None)
+        .await
+        .expect_error(413, None);
+    assert!(
+        err["detail"].as_str().unwrap().contains("1001 operations"),
+        "{err}"
+    );
+    assert_eq!(
+        server.get(&path).await.scim_json(),
+        before,
+        "the user is unchanged"
+    );
+
+    let group = server.create_group("limits", &[id]).await;
+    let group_path = format!("/Groups/{}", group["id"].as_str().unwrap());
+    let group_before = server.get(&group_path).await.scim_json();
+    let many: Vec<Value> = (0..10_001)
+        .map(|i| json!({"value": format!("m{i}")}))
+        .collect();
+    for operation in [
+        json!({"op": "add", "path": "members", "value": many}),
+        json!({"op": "replace", "value": {"members": many}}),
+    ] {
+        let err = server
+            .patch(&group_path, json!([operation]), None)
+            .await
+            .expect_error(413, None);
+        assert!(
+            err["detail"].as_str().unwrap().contains("10001 members"),
+            "{err}"
+        );
+    }
+    server
+        .patch(
+            &group_path,
+            json!([{"op": "add", "path": "members", "value": [{"value": long}]}]),
+            None,
+        )
+        .await
+        .expect_error(400, Some("invalidValue"));
+    assert_eq!(
+        server.get(&group_path).await.scim_json(),
+        group_before,
+        "the group is unchanged"
+    );
 }

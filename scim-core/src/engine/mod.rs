@@ -153,6 +153,32 @@ impl Default for BulkLimits {
     }
 }
 
+/// Size limits of requests other than Bulk's ([`BulkLimits`]), each answered with a SCIM
+/// error (RFC 7644 §3.12) before anything is written. Request bodies are limited by
+/// [`EngineConfig::max_body_bytes`] (413) and filters by the parser (length and nesting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestLimits {
+    /// Most operations in one PATCH request (RFC 7644 §3.5.2); more get 413. Default 1000.
+    pub max_patch_operations: usize,
+    /// Most `members` one PATCH operation adds, replaces or names (RFC 7644 §3.5.2.1,
+    /// e.g. an IdP pushing a large group in one operation); more get 413. Default 10 000.
+    pub max_members_per_operation: usize,
+    /// Longest string value of any attribute a client writes, in bytes (a `userName`, a
+    /// member id, …); longer ones get 400 `invalidValue`. Default 64 KiB.
+    pub max_string_bytes: usize,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        Self {
+            max_patch_operations: 1000,
+            max_members_per_operation: 10_000,
+            max_string_bytes: 64 * 1024,
+        }
+    }
+}
+
 /// Engine settings and host policies. Every field has a safe default.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -176,6 +202,8 @@ pub struct EngineConfig {
     /// How often a read-modify-write (PATCH without `If-Match`) is retried when it loses a
     /// compare-and-swap race before answering 409. Default 64.
     pub max_write_retries: usize,
+    /// Size limits of PATCH requests and attribute values.
+    pub limits: RequestLimits,
 }
 
 impl Default for EngineConfig {
@@ -189,6 +217,7 @@ impl Default for EngineConfig {
             bulk: BulkLimits::default(),
             max_body_bytes: 1 << 20,
             max_write_retries: 64,
+            limits: RequestLimits::default(),
         }
     }
 }

@@ -155,6 +155,45 @@ pub(crate) fn to_resource(record: &StoredResource) -> Result<Resource, ScimError
     Ok(Resource::from_map(attrs))
 }
 
+/// The length of the first string in `value` (at any depth) longer than `max` bytes.
+fn longest_string_over(value: &Value, max: usize) -> Option<usize> {
+    match value {
+        Value::String(s) if s.len() > max => Some(s.len()),
+        Value::Array(items) => items.iter().find_map(|v| longest_string_over(v, max)),
+        Value::Object(map) => map.values().find_map(|v| longest_string_over(v, max)),
+        _ => None,
+    }
+}
+
+/// The `members` values a PATCH operation carries: its value when its path names
+/// `members` (`members` or `members[…]`), or the `members` of a path-less value object.
+fn operation_members(operation: &crate::patch::PatchOperation) -> &[Value] {
+    let Some(value) = &operation.value else {
+        return &[];
+    };
+    let names_members =
+        |path: &AttrPath| path.uri.is_none() && path.name.eq_ignore_ascii_case("members");
+    let value = match &operation.path {
+        Some(PatchPath::Attr(path)) | Some(PatchPath::Value { path, .. })
+            if names_members(path) =>
+        {
+            value
+        }
+        Some(_) => return &[],
+        None => match value
+            .as_object()
+            .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("members")))
+        {
+            Some((_, members)) => members,
+            None => return &[],
+        },
+    };
+    match value {
+        Value::Array(items) => items,
+        other => std::slice::from_ref(other),
+    }
+}
+
 /// Whether two records hold the same resource (attributes and members).
 ///
 /// When both carry attribute text, the texts are compared: text in a record is what
@@ -204,6 +243,59 @@ impl ScimEngine {
             .user_names
             .iter()
             .any(|p| p.eq_ignore_ascii_case(name) || p.to_lowercase() == lower)
+    }
+
+    /// Refuses a resource with a string value over
+    /// [`RequestLimits::max_string_bytes`](crate::RequestLimits) (400 `invalidValue`,
+    /// naming the attribute), before anything is written.
+    fn within_limits(&self, resource: &Resource) -> Result<(), ScimError> {
+        let max = self.inner.config.limits.max_string_bytes;
+        for (name, value) in resource.attributes() {
+            if let Some(len) = longest_string_over(value, max) {
+                return Err(ScimError::InvalidValue(format!(
+                    "a value of `{name}` is {len} bytes long; this service accepts strings of \
+                     at most {max} bytes"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a PATCH request over the [`RequestLimits`](crate::RequestLimits): too many
+    /// operations or `members` in one operation (413), a member id over the string limit
+    /// (400 `invalidValue`).
+    fn patch_within_limits(&self, request: &PatchRequest) -> Result<(), ScimError> {
+        let limits = &self.inner.config.limits;
+        if request.operations.len() > limits.max_patch_operations {
+            return Err(ScimError::PayloadTooLarge(format!(
+                "the PATCH request has {} operations; this service accepts at most {} per \
+                 request (RFC 7644 §3.5.2): send them in several requests",
+                request.operations.len(),
+                limits.max_patch_operations
+            )));
+        }
+        for (i, operation) in request.operations.iter().enumerate() {
+            let members = operation_members(operation);
+            if members.len() > limits.max_members_per_operation {
+                return Err(ScimError::PayloadTooLarge(format!(
+                    "Operations[{i}] carries {} members; this service accepts at most {} per \
+                     operation: split them over several operations or requests",
+                    members.len(),
+                    limits.max_members_per_operation
+                )));
+            }
+            if let Some(len) = members
+                .iter()
+                .find_map(|m| longest_string_over(m, limits.max_string_bytes))
+            {
+                return Err(ScimError::InvalidValue(format!(
+                    "Operations[{i}]: a member value is {len} bytes long; this service accepts \
+                     strings of at most {} bytes",
+                    limits.max_string_bytes
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn reserved(&self, view: &ResourceTypeView, resource: &Resource) -> Result<(), ScimError> {
@@ -347,6 +439,7 @@ impl ScimEngine {
         let body = op.body.ok_or_else(|| missing_body("POST"))?;
         let resource = Resource::from_client(view, body, self.tolerances(ctx))?;
         self.reserved(view, &resource)?;
+        self.within_limits(&resource)?;
         let lookup = unique_filter(view, &resource);
         let id = (self.inner.ids)();
         let record = to_record(view, resource, id, ResourceMeta::created_at(ctx.now))?;
@@ -418,6 +511,7 @@ impl ScimEngine {
             replacement.check_replace(&existing, view)?;
             let new = replacement.clone().keep_server_owned(&existing, view);
             self.reserved(view, &new)?;
+            self.within_limits(&new)?;
             let record = to_record(view, new, id.to_owned(), current.meta().changed_at(ctx.now))?
                 .with_groups_of(&current);
             if same_content(&record, &current)? {
@@ -502,6 +596,7 @@ impl ScimEngine {
         let tolerances = self.tolerances(ctx);
         let body = op.body.as_ref().ok_or_else(|| missing_body("PATCH"))?;
         let request = PatchRequest::from_json(body, tolerances)?;
+        self.patch_within_limits(&request)?;
 
         if let Some(change) = self.membership_change(ctx, view, &request)? {
             let version = self
@@ -534,6 +629,7 @@ impl ScimEngine {
                     .await;
             }
             self.reserved(view, &resource)?;
+            self.within_limits(&resource)?;
             let record = to_record(
                 view,
                 resource,
