@@ -23,6 +23,37 @@ pub struct Principal {
     /// The caller's compatibility profile (which IdP tolerances apply to its requests), if
     /// the authenticator assigned one; otherwise the engine's default profile applies.
     pub profile: Option<Profile>,
+    /// What the caller may do (e.g. from an access token's scopes). Default
+    /// [`Access::ReadWrite`].
+    pub access: Access,
+}
+
+/// What a [`Principal`] may do, checked by the engine before anything else: a request it
+/// may not make gets 403 with `WWW-Authenticate: Bearer error="insufficient_scope"`
+/// (RFC 6750 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Access {
+    /// Every operation (scope `scim:write`).
+    #[default]
+    ReadWrite,
+    /// Reads only: GET, and POST to `/.search` endpoints (RFC 7644 §3.4.3; scope
+    /// `scim:read`).
+    ReadOnly,
+    /// Nothing (an authenticated caller without a SCIM scope).
+    NoAccess,
+}
+
+impl Access {
+    /// The scope a request needs that this access lacks (`scim:read` or `scim:write`),
+    /// if any; `read` says whether the request only reads.
+    pub fn missing_scope(self, read: bool) -> Option<&'static str> {
+        match (self, read) {
+            (Access::ReadWrite, _) | (Access::ReadOnly, true) => None,
+            (Access::NoAccess, true) => Some("scim:read"),
+            (Access::ReadOnly | Access::NoAccess, false) => Some("scim:write"),
+        }
+    }
 }
 
 impl Principal {
@@ -33,7 +64,14 @@ impl Principal {
             subject: subject.into(),
             user_id: None,
             profile: None,
+            access: Access::ReadWrite,
         }
+    }
+
+    /// The principal with this [`Access`].
+    pub fn with_access(mut self, access: Access) -> Self {
+        self.access = access;
+        self
     }
 
     /// Binds the principal to the SCIM User it is (for `/Me`, RFC 7644 §3.11).

@@ -20,6 +20,8 @@ pub mod context;
 pub mod engine;
 pub mod error;
 pub mod http;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 pub mod meta;
 pub mod patch;
 pub mod projection;
@@ -30,7 +32,7 @@ pub mod store;
 pub mod tolerance;
 
 pub use auth::{AuthError, Authenticator, BearerAuthenticator, InsecureNoAuthentication};
-pub use context::{Principal, RequestContext};
+pub use context::{Access, Principal, RequestContext};
 pub use engine::{
     BuildError, BulkLimits, DeletePolicy, DuplicatePolicy, EngineBuilder, EngineConfig,
     ProtectedAccounts, RequestLimits, ScimEngine,

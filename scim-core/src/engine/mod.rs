@@ -60,7 +60,7 @@ mod route;
 
 pub(crate) use resources::{to_record, to_resource};
 
-use crate::auth::Authenticator;
+use crate::auth::{AuthError, Authenticator};
 use crate::context::RequestContext;
 use crate::error::ScimError;
 use crate::http::{Headers, Method, SCIM_MEDIA_TYPE, ScimRequest, ScimResponse};
@@ -400,9 +400,43 @@ impl ScimEngine {
                     status = 401u16,
                     "authentication failed"
                 );
-                return error_response(&ScimError::Unauthorized(err.to_string()));
+                let response = error_response(&ScimError::Unauthorized(err.to_string()));
+                // RFC 6750 §3.1: a presented token that was refused is `invalid_token`;
+                // a request without credentials gets no error code.
+                return match err {
+                    AuthError::Missing => response,
+                    _ => with_challenge(response, "error=\"invalid_token\""),
+                };
             }
         };
+        let read = match request.method {
+            Method::Get => true,
+            Method::Post => matches!(
+                route::parse(&self.inner.registry, &request.path),
+                route::Route::Search(_) | route::Route::RootSearch
+            ),
+            _ => false,
+        };
+        if let Some(scope) = principal.access.missing_scope(read) {
+            tracing::warn!(
+                target: "scim::audit",
+                tenant = &*principal.tenant,
+                subject = %principal.subject,
+                method = request.method.as_str(),
+                path = %request.path,
+                outcome = "error",
+                status = 403u16,
+                "insufficient scope"
+            );
+            let response = error_response(&ScimError::Forbidden(format!(
+                "this request needs the scope `{scope}`, which the access token does not grant \
+                 (RFC 6750 §3.1)"
+            )));
+            return with_challenge(
+                response,
+                &format!("error=\"insufficient_scope\", scope=\"{scope}\""),
+            );
+        }
         // Every request runs under a named profile, shown in its audit events.
         let principal = match principal.profile {
             Some(_) => principal,
@@ -820,6 +854,18 @@ fn parse_body(headers: &Headers, body: &[u8]) -> Result<Option<Value>, ScimError
     serde_json::from_slice(body).map(Some).map_err(|err| {
         ScimError::InvalidSyntax(format!("the request body is not valid JSON: {err}"))
     })
+}
+
+/// `response` with `WWW-Authenticate: Bearer realm="SCIM", <params>` (RFC 6750 §3) in place
+/// of any challenge it had.
+fn with_challenge(mut response: ScimResponse, params: &str) -> ScimResponse {
+    response
+        .headers
+        .retain(|(name, _)| !name.eq_ignore_ascii_case("www-authenticate"));
+    response.with_header(
+        "www-authenticate",
+        format!("Bearer realm=\"SCIM\", {params}"),
+    )
 }
 
 /// A successful outcome as a response: the body serialized once, `Location` and `ETag`.
