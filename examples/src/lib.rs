@@ -22,6 +22,7 @@ use scim_axum::scim_core::{
 use scim_sqlx::SqlStore;
 
 mod logging;
+pub mod oauth;
 pub use logging::{
     LOG_BUFFER_BYTES, LOG_FLUSH_INTERVAL, LogFormat, LogGuard, LogWriter, Logging, init_tracing,
     log_writer,
@@ -68,6 +69,19 @@ pub struct Options {
     /// Append log lines to this file instead of standard error.
     #[arg(long, env = "SCIM_LOG_FILE")]
     pub log_file: Option<std::path::PathBuf>,
+    /// OAuth 2.0 clients of `POST /oauth/token` (client credentials grant), as
+    /// `ID=SECRET`, optionally followed by the scopes the client may have
+    /// (`ID=SECRET scim:read`; default `scim:read scim:write`). Only secrets' SHA-256 is kept.
+    #[arg(long, env = "SCIM_OAUTH_CLIENTS", value_delimiter = ',')]
+    pub oauth_client: Vec<oauth::OAuthClient>,
+    /// Keys that sign and verify the JWT access tokens, as `KID=SECRET` (HS256, secrets of
+    /// 32 bytes or more); the first signs, all verify. Give every replica the same keys.
+    /// Without a key the token endpoint is off and only static tokens work.
+    #[arg(long, env = "SCIM_OAUTH_SIGNING_KEYS", value_delimiter = ',')]
+    pub oauth_signing_key: Vec<oauth::SigningKey>,
+    /// Lifetime of an issued access token, in seconds.
+    #[arg(long, env = "SCIM_OAUTH_TOKEN_TTL", default_value_t = 3600)]
+    pub oauth_token_ttl: u64,
 }
 
 /// One SCIM bearer token of the command line and the profile of the client holding it.
@@ -112,6 +126,17 @@ impl std::str::FromStr for ScimToken {
 }
 
 impl Options {
+    /// The OAuth token endpoint of `--oauth-client` and `--oauth-signing-key`, for tenant
+    /// [`TENANT`]; `None` without signing keys.
+    pub fn token_endpoint(&self) -> Option<oauth::TokenEndpoint> {
+        oauth::TokenEndpoint::new(
+            self.oauth_client.clone(),
+            self.oauth_signing_key.clone(),
+            self.oauth_token_ttl,
+            TENANT,
+        )
+    }
+
     /// The configured tokens, or one freshly generated random token (then `true`).
     ///
     /// # Errors
@@ -375,6 +400,8 @@ pub struct DemoApp {
     pub store: Arc<dyn Store>,
     /// The app's sessions (also the engine's token revoker).
     pub sessions: Sessions,
+    /// The OAuth token endpoint, when signing keys are configured.
+    pub oauth: Option<oauth::TokenEndpoint>,
 }
 
 impl std::fmt::Debug for DemoApp {
@@ -391,6 +418,16 @@ impl DemoApp {
     pub async fn open(
         scim_tokens: &[ScimToken],
         database_url: &str,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        Self::open_with(scim_tokens, database_url, None).await
+    }
+
+    /// [`DemoApp::open`] with an OAuth token endpoint: its JWTs are accepted on the SCIM
+    /// channel beside the static tokens.
+    pub async fn open_with(
+        scim_tokens: &[ScimToken],
+        database_url: &str,
+        oauth: Option<oauth::TokenEndpoint>,
     ) -> Result<Self, Box<dyn std::error::Error>> {
         let (store, sessions): (Arc<dyn Store>, Sessions) = if database_url == "memory" {
             (Arc::new(MemoryStore::new()), Sessions::in_memory())
@@ -409,15 +446,33 @@ impl DemoApp {
                 None => authenticator.add_token(TENANT, &label, &token.token),
             }
         }
+        let mut authenticators: Vec<Arc<dyn scim_core::Authenticator>> =
+            vec![Arc::new(authenticator)];
+        if let Some(endpoint) = &oauth {
+            authenticators.push(Arc::new(endpoint.authenticator()));
+        }
         let engine = ScimEngine::builder(Arc::clone(&store))
-            .authenticator(authenticator)
+            .authenticator(scim_core::jwt::FirstOf::new(authenticators))
             .revoker(sessions.clone())
             .build()?;
         Ok(Self {
             engine,
             store,
             sessions,
+            oauth,
         })
+    }
+
+    /// `POST /oauth/token` (RFC 6749 §4.4); 404 when no signing key is configured.
+    pub fn token(&self, authorization: Option<&str>, body: &[u8]) -> oauth::TokenResponse {
+        match &self.oauth {
+            Some(endpoint) => endpoint.token(authorization, body),
+            None => oauth::TokenResponse {
+                status: 404,
+                body: json!({"error": "not_found", "error_description": "start the server with --oauth-signing-key to enable the token endpoint"}),
+                basic_challenge: false,
+            },
+        }
     }
 
     fn context(&self) -> RequestContext {

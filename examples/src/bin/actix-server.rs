@@ -13,13 +13,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let logging = init_tracing(&options)?;
     logging.report_dropped_lines(std::time::Duration::from_secs(10));
     let (tokens, generated) = options.tokens()?;
-    let app = DemoApp::open(&tokens, &options.database_url).await?;
+    let app = DemoApp::open_with(&tokens, &options.database_url, options.token_endpoint()).await?;
     let data = web::Data::new(app.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .route("/app/login", web::post().to(login))
             .route("/app/me", web::get().to(me))
+            .route("/oauth/token", web::post().to(token))
             .service(web::scope("/scim/v2").configure(scim_actix::configure(app.engine.clone())))
     })
     .bind(options.listen)?;
@@ -32,6 +33,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn login(app: web::Data<DemoApp>, body: web::Bytes) -> HttpResponse {
     reply(app.login(&body).await)
+}
+
+async fn token(app: web::Data<DemoApp>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let authorization = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let answer = app.token(authorization, &body);
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status);
+    // RFC 6749 §5.1: token responses are not cached.
+    response.insert_header(("cache-control", "no-store"));
+    response.insert_header(("pragma", "no-cache"));
+    if answer.basic_challenge {
+        response.insert_header(("www-authenticate", "Basic realm=\"oauth\""));
+    }
+    response.json(answer.body)
 }
 
 async fn me(app: web::Data<DemoApp>, request: HttpRequest) -> HttpResponse {
