@@ -452,7 +452,7 @@ impl DemoApp {
             authenticators.push(Arc::new(endpoint.authenticator()));
         }
         let engine = ScimEngine::builder(Arc::clone(&store))
-            .authenticator(scim_core::jwt::FirstOf::new(authenticators))
+            .authenticator(scim_core::FirstOf::new(authenticators))
             .revoker(sessions.clone())
             .build()?;
         Ok(Self {

@@ -50,6 +50,40 @@ impl<T: Authenticator + ?Sized> Authenticator for Arc<T> {
     }
 }
 
+/// Tries each authenticator in order and answers with the first that accepts the request,
+/// e.g. static bearer tokens beside JWTs. A request without credentials is
+/// [`AuthError::Missing`]; otherwise the last refusal is kept.
+#[derive(Clone)]
+pub struct FirstOf(Vec<Arc<dyn Authenticator>>);
+
+impl std::fmt::Debug for FirstOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("FirstOf").field(&self.0.len()).finish()
+    }
+}
+
+impl FirstOf {
+    /// Tries `authenticators` in this order.
+    pub fn new(authenticators: Vec<Arc<dyn Authenticator>>) -> Self {
+        Self(authenticators)
+    }
+}
+
+#[async_trait]
+impl Authenticator for FirstOf {
+    async fn authenticate(&self, headers: &Headers) -> Result<Principal, AuthError> {
+        let mut refusal = AuthError::Missing;
+        for authenticator in &self.0 {
+            match authenticator.authenticate(headers).await {
+                Ok(principal) => return Ok(principal),
+                Err(AuthError::Missing) => {}
+                Err(err) => refusal = err,
+            }
+        }
+        Err(refusal)
+    }
+}
+
 /// Built-in bearer-token authenticator (RFC 6750 §2.1, `Authorization: Bearer <token>`).
 ///
 /// * Each token belongs to one tenant and carries a `label` (e.g. `okta-prod`) that

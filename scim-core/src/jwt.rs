@@ -19,6 +19,7 @@
 //! `insufficient_scope`). A refused token gets 401 with
 //! `WWW-Authenticate: Bearer error="invalid_token"`. The token text is never logged or
 //! kept; the subject shown in audit events is the token's `client_id`, else its `sub`.
+//! [`FirstOf`](crate::auth::FirstOf) keeps static bearer tokens working beside it.
 //!
 //! ```
 //! use scim_core::jwt::{JwtAuthenticator, JwtKey};
@@ -232,39 +233,5 @@ impl Authenticator for JwtAuthenticator {
             return Err(AuthError::Invalid);
         }
         self.verify(token.trim())
-    }
-}
-
-/// Tries each authenticator in order and answers with the first that accepts the request,
-/// e.g. static bearer tokens beside JWTs. A request without credentials is
-/// [`AuthError::Missing`]; otherwise the last refusal is kept.
-#[derive(Clone)]
-pub struct FirstOf(Vec<Arc<dyn Authenticator>>);
-
-impl std::fmt::Debug for FirstOf {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("FirstOf").field(&self.0.len()).finish()
-    }
-}
-
-impl FirstOf {
-    /// Tries `authenticators` in this order.
-    pub fn new(authenticators: Vec<Arc<dyn Authenticator>>) -> Self {
-        Self(authenticators)
-    }
-}
-
-#[async_trait]
-impl Authenticator for FirstOf {
-    async fn authenticate(&self, headers: &Headers) -> Result<Principal, AuthError> {
-        let mut refusal = AuthError::Missing;
-        for authenticator in &self.0 {
-            match authenticator.authenticate(headers).await {
-                Ok(principal) => return Ok(principal),
-                Err(AuthError::Missing) => {}
-                Err(err) => refusal = err,
-            }
-        }
-        Err(refusal)
     }
 }

@@ -31,7 +31,7 @@ pub mod schema;
 pub mod store;
 pub mod tolerance;
 
-pub use auth::{AuthError, Authenticator, BearerAuthenticator, InsecureNoAuthentication};
+pub use auth::{AuthError, Authenticator, BearerAuthenticator, FirstOf, InsecureNoAuthentication};
 pub use context::{Access, Principal, RequestContext};
 pub use engine::{
     BuildError, BulkLimits, DeletePolicy, DuplicatePolicy, EngineBuilder, EngineConfig,

@@ -4,9 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use scim_core::jwt::{FirstOf, JwtAuthenticator, JwtKey};
+use scim_core::jwt::{JwtAuthenticator, JwtKey};
 use scim_core::{
-    BearerAuthenticator, MemoryStore, Method, NoSessionsToRevoke, ScimEngine, ScimRequest,
+    BearerAuthenticator, FirstOf, MemoryStore, Method, NoSessionsToRevoke, ScimEngine, ScimRequest,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;

@@ -61,7 +61,7 @@ mod route;
 pub(crate) use resources::{to_record, to_resource};
 
 use crate::auth::{AuthError, Authenticator};
-use crate::context::RequestContext;
+use crate::context::{Access, RequestContext};
 use crate::error::ScimError;
 use crate::http::{Headers, Method, SCIM_MEDIA_TYPE, ScimRequest, ScimResponse};
 use crate::projection::Projection;
@@ -361,6 +361,19 @@ impl ScimEngine {
         Ok(found.resources)
     }
 
+    /// Whether `request` only reads: a GET, or a POST to a `/.search` endpoint
+    /// (RFC 7644 §3.4.3).
+    fn only_reads(&self, request: &ScimRequest) -> bool {
+        match request.method {
+            Method::Get => true,
+            Method::Post => matches!(
+                route::parse(&self.inner.registry, &request.path),
+                route::Route::Search(_) | route::Route::RootSearch
+            ),
+            _ => false,
+        }
+    }
+
     fn view_named(&self, resource_type: &str) -> Result<&ResourceTypeView, ScimError> {
         self.inner
             .registry
@@ -409,15 +422,12 @@ impl ScimEngine {
                 };
             }
         };
-        let read = match request.method {
-            Method::Get => true,
-            Method::Post => matches!(
-                route::parse(&self.inner.registry, &request.path),
-                route::Route::Search(_) | route::Route::RootSearch
-            ),
-            _ => false,
+        // Only a restricted principal needs the request classified (and its route parsed).
+        let missing = match principal.access {
+            Access::ReadWrite => None,
+            access => access.missing_scope(self.only_reads(&request)),
         };
-        if let Some(scope) = principal.access.missing_scope(read) {
+        if let Some(scope) = missing {
             tracing::warn!(
                 target: "scim::audit",
                 tenant = &*principal.tenant,
