@@ -17,7 +17,7 @@ use clap::Parser;
 use scim_axum::scim_core::scim_filter::{AttrPath, CompValue, CompareOp, Filter};
 use scim_axum::scim_core::{
     BearerAuthenticator, MemoryStore, Principal, Profile, RequestContext, RevocationError,
-    RevocationReason, ScimEngine, Store, StoredResource, TokenRevoker,
+    RevocationReason, Revoked, ScimEngine, Store, StoredResource, TokenRevoker,
 };
 use scim_sqlx::SqlStore;
 
@@ -339,7 +339,7 @@ impl TokenRevoker for Sessions {
         ctx: &RequestContext,
         user_ids: &[String],
         reason: RevocationReason,
-    ) -> Result<(), RevocationError> {
+    ) -> Result<Revoked, RevocationError> {
         let revoked = self
             .revoke_users(ctx.tenant(), user_ids)
             .await
@@ -351,7 +351,7 @@ impl TokenRevoker for Sessions {
             reason = reason.as_str(),
             "revoked app sessions"
         );
-        Ok(())
+        Ok(Revoked::sessions(revoked))
     }
 }
 

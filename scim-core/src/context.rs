@@ -1,5 +1,6 @@
 //! Who is calling and for which tenant (RFC 7644 §2 authentication, §6 multi-tenancy).
 
+use crate::observe::{Trail, TrailSlot};
 use crate::tolerance::Profile;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -101,6 +102,8 @@ pub struct RequestContext {
     /// the request changes, including what a store changes by itself (membership changes,
     /// delete cascades; RFC 7643 §3.1). The engine takes it from its clock.
     pub now: DateTime<Utc>,
+    /// What the engine notes for its observers (see [`crate::observe`]), when it has any.
+    pub(crate) trail: TrailSlot,
 }
 
 impl RequestContext {
@@ -110,6 +113,7 @@ impl RequestContext {
             principal,
             base_url: base_url.into(),
             now: crate::meta::truncate_to_millis(Utc::now()),
+            trail: TrailSlot::default(),
         }
     }
 
@@ -120,7 +124,19 @@ impl RequestContext {
             principal,
             base_url: base_url.into(),
             now: crate::meta::truncate_to_millis(now),
+            trail: TrailSlot::default(),
         }
+    }
+
+    /// The same context noting what happens for the engine's observers.
+    pub(crate) fn with_trail(mut self, trail: Option<Arc<Trail>>) -> Self {
+        self.trail = TrailSlot(trail);
+        self
+    }
+
+    /// The trail of the request, when the engine has observers.
+    pub(crate) fn trail(&self) -> Option<&Trail> {
+        self.trail.0.as_deref()
     }
 
     /// The same context at another instant (truncated to milliseconds).

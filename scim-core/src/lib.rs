@@ -12,6 +12,8 @@
 //! * [`http`]: the neutral request and response the engine speaks.
 //! * [`store`]: the host's storage trait [`Store`] and the reference [`MemoryStore`].
 //! * [`revoke`]: [`TokenRevoker`], called when users are deactivated or deleted.
+//! * [`observe`]: [`ScimObserver`], told of every finished [`Exchange`] (metrics,
+//!   administrators' pages), with secrets redacted.
 //! * [`auth`]: [`Authenticator`] and the built-in [`BearerAuthenticator`].
 //! * [`context`]: [`Principal`] and [`RequestContext`].
 
@@ -23,6 +25,7 @@ pub mod http;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 pub mod meta;
+pub mod observe;
 pub mod patch;
 pub mod projection;
 pub mod resource;
@@ -39,8 +42,9 @@ pub use engine::{
 };
 pub use error::{ScimError, ScimResult, ScimType};
 pub use http::{Headers, Method, ScimRequest, ScimResponse};
+pub use observe::{Exchange, ScimObserver};
 pub use resource::Resource;
-pub use revoke::{NoSessionsToRevoke, RevocationError, RevocationReason, TokenRevoker};
+pub use revoke::{NoSessionsToRevoke, RevocationError, RevocationReason, Revoked, TokenRevoker};
 pub use scim_filter;
 pub use store::{MemoryStore, Store, StoreError, StoredResource, TinyStore};
 pub use tolerance::{Profile, Tolerances};

@@ -31,6 +31,28 @@ impl RevocationReason {
     }
 }
 
+/// What one [`TokenRevoker::revoke`] call ended, as the host counts it: reported to
+/// [observers](crate::observe::ScimObserver) (e.g. "3 sessions revoked" on an
+/// administrator's page) and never needed for correctness.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Revoked {
+    /// How many sessions and tokens ended, if the host counts them.
+    pub sessions: Option<u64>,
+}
+
+impl Revoked {
+    /// `n` sessions and tokens ended.
+    pub fn sessions(n: u64) -> Self {
+        Self { sessions: Some(n) }
+    }
+
+    /// The host does not count what it ended (the default).
+    pub fn uncounted() -> Self {
+        Self::default()
+    }
+}
+
 /// The host could not revoke; the engine answers 503 and the IdP retries.
 #[derive(Debug, thiserror::Error)]
 #[error("token revocation failed: {0}")]
@@ -56,13 +78,14 @@ impl RevocationError {
 /// sessions.
 #[async_trait]
 pub trait TokenRevoker: Send + Sync + 'static {
-    /// Revokes every session and token of `user_ids` before returning.
+    /// Revokes every session and token of `user_ids` before returning, and says how many
+    /// ended ([`Revoked::uncounted`] if the host does not count them).
     async fn revoke(
         &self,
         ctx: &RequestContext,
         user_ids: &[String],
         reason: RevocationReason,
-    ) -> Result<(), RevocationError>;
+    ) -> Result<Revoked, RevocationError>;
 }
 
 /// A revoker for hosts that keep no sessions or tokens of their own: revokes nothing.
@@ -78,7 +101,7 @@ impl TokenRevoker for NoSessionsToRevoke {
         _ctx: &RequestContext,
         _user_ids: &[String],
         _reason: RevocationReason,
-    ) -> Result<(), RevocationError> {
-        Ok(())
+    ) -> Result<Revoked, RevocationError> {
+        Ok(Revoked::sessions(0))
     }
 }

@@ -31,9 +31,9 @@ impl TokenRevoker for Recorder {
         _ctx: &RequestContext,
         user_ids: &[String],
         reason: RevocationReason,
-    ) -> Result<(), RevocationError> {
+    ) -> Result<scim_core::Revoked, RevocationError> {
         self.0.lock().unwrap().push((user_ids.to_vec(), reason));
-        Ok(())
+        Ok(scim_core::Revoked::uncounted())
     }
 }
 

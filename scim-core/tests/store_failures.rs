@@ -225,3 +225,48 @@ fn a_failing_store_answers_503_and_logs_the_source_chain_once() {
         "no request body in the log"
     );
 }
+
+/// Counts the store errors observers are told of.
+#[derive(Clone, Default)]
+struct StoreErrors(Arc<Mutex<Vec<(u16, u32)>>>);
+
+impl scim_core::ScimObserver for StoreErrors {
+    fn observe(&self, exchange: &scim_core::Exchange) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((exchange.status, exchange.store_errors));
+    }
+}
+
+#[test]
+fn observers_are_told_of_store_failures() {
+    // Under a subscriber like the test above: tracing caches a callsite's interest, and a
+    // callsite first reached with none would stay silent for the other test.
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(Captured::default())
+        .finish();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || runtime.block_on(observed_store_failures()));
+}
+
+async fn observed_store_failures() {
+    let store = Flaky::default();
+    let seen = StoreErrors::default();
+    let engine = ScimEngine::builder(store.clone())
+        .authenticator(scim_core::InsecureNoAuthentication::for_tenant("acme"))
+        .revoker(NoSessionsToRevoke)
+        .observer(seen.clone())
+        .build()
+        .unwrap();
+    let list = || engine.handle(ScimRequest::new(Method::Get, "/Users"));
+    assert_eq!(list().await.status, 200);
+    store.down.store(true, Ordering::SeqCst);
+    assert_eq!(list().await.status, 503);
+    store.down.store(false, Ordering::SeqCst);
+    assert_eq!(list().await.status, 200);
+    assert_eq!(*seen.0.lock().unwrap(), [(200, 0), (503, 1), (200, 0)]);
+}

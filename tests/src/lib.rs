@@ -118,7 +118,7 @@ impl TokenRevoker for RecordingRevoker {
         ctx: &RequestContext,
         user_ids: &[String],
         reason: RevocationReason,
-    ) -> Result<(), RevocationError> {
+    ) -> Result<scim_core::Revoked, RevocationError> {
         if self.fail.load(Ordering::SeqCst) {
             self.failed_calls.fetch_add(1, Ordering::SeqCst);
             return Err(RevocationError::new("session store unreachable (test)"));
@@ -128,7 +128,7 @@ impl TokenRevoker for RecordingRevoker {
             ids: user_ids.to_vec(),
             reason: reason.as_str().to_owned(),
         });
-        Ok(())
+        Ok(scim_core::Revoked::uncounted())
     }
 }
 

@@ -50,6 +50,14 @@
 //! `search`, `replace`, `patch`, `delete`, `bulk`), `resource_type`, `id`, `outcome`
 //! (`ok`/`error`) and `status`; every authentication failure a `WARN` event with the reason
 //! (never a credential).
+//!
+//! # Observers
+//!
+//! Hosts that want more than log lines add [observers](crate::observe) with
+//! [`EngineBuilder::observer`]: after every request each is handed an
+//! [`Exchange`](crate::observe::Exchange) (who, what, status, `scimType` and `detail`,
+//! duration, revocations, Bulk outcome, and on request the bodies with every
+//! `returned: never` value redacted). An engine without observers does none of that work.
 
 mod bulk;
 mod discovery;
@@ -64,6 +72,7 @@ use crate::auth::{AuthError, Authenticator};
 use crate::context::{Access, RequestContext};
 use crate::error::ScimError;
 use crate::http::{Headers, Method, SCIM_MEDIA_TYPE, ScimRequest, ScimResponse};
+use crate::observe::{AuthFailure, BulkSummary, Redactor, Revocation, ScimObserver, Trail};
 use crate::projection::Projection;
 use crate::revoke::{RevocationReason, TokenRevoker};
 use crate::schema::ResourceTypeView;
@@ -244,6 +253,12 @@ struct Inner {
     revoker: Arc<dyn TokenRevoker>,
     authenticator: Arc<dyn Authenticator>,
     config: EngineConfig,
+    /// Told of every finished request (see [`crate::observe`]); usually none.
+    observers: Vec<Arc<dyn ScimObserver>>,
+    /// Whether some observer wants the (redacted) bodies.
+    observe_bodies: bool,
+    /// Hides `returned: never` values from observers.
+    redactor: Redactor,
 }
 
 impl std::fmt::Debug for ScimEngine {
@@ -263,6 +278,7 @@ pub struct EngineBuilder {
     revoker: Option<Arc<dyn TokenRevoker>>,
     authenticator: Option<Arc<dyn Authenticator>>,
     config: EngineConfig,
+    observers: Vec<Arc<dyn ScimObserver>>,
 }
 
 /// The builder lacks a required part.
@@ -282,6 +298,7 @@ impl ScimEngine {
             revoker: None,
             authenticator: None,
             config: EngineConfig::default(),
+            observers: Vec::new(),
         }
     }
 
@@ -361,6 +378,32 @@ impl ScimEngine {
         Ok(found.resources)
     }
 
+    /// How many resources of type `resource_type` match `filter` (all of them without a
+    /// filter): the `totalResults` a list request would answer (RFC 7644 §3.4.2), for host
+    /// code such as an administrator's page. Protected accounts are not counted.
+    ///
+    /// # Errors
+    ///
+    /// 400 `invalidFilter` for a filter that does not apply to the attributes' types, 404
+    /// for an unknown resource type, 503 when the store fails.
+    pub async fn count(
+        &self,
+        ctx: &RequestContext,
+        resource_type: &str,
+        filter: Option<&scim_filter::Filter>,
+    ) -> Result<usize, ScimError> {
+        let view = self.view_named(resource_type)?;
+        let filter = self.query_filter(view, filter.cloned())?;
+        let page = crate::store::Page::Offset {
+            offset: 0,
+            limit: 0,
+        };
+        let found = self
+            .run_query(ctx, view, filter.as_ref(), None, page, false)
+            .await?;
+        Ok(found.total)
+    }
+
     /// Whether `request` only reads: a GET, or a POST to a `/.search` endpoint
     /// (RFC 7644 §3.4.3).
     fn only_reads(&self, request: &ScimRequest) -> bool {
@@ -396,6 +439,81 @@ impl ScimEngine {
         if let std::borrow::Cow::Owned(decoded) = crate::http::decode_path(&request.path) {
             request.path = decoded;
         }
+        if self.inner.observers.is_empty() {
+            return self.respond(request, None).await;
+        }
+        self.respond_observed(request).await
+    }
+
+    /// [`handle`](Self::handle) for an engine with observers: notes what happens, then
+    /// hands each observer the [`Exchange`](crate::observe::Exchange).
+    async fn respond_observed(&self, request: ScimRequest) -> ScimResponse {
+        let started = std::time::Instant::now();
+        let at = (self.inner.clock)();
+        let method = request.method;
+        let path = request.path.clone();
+        let query = request.query.clone();
+        let request_body = self.inner.observe_bodies.then(|| request.body.clone());
+        let trail = Arc::new(Trail::default());
+        let response = self.respond(request, Some(Arc::clone(&trail))).await;
+        let duration = started.elapsed();
+        let noted = trail.take();
+        let route = route::parse(&self.inner.registry, &path);
+        let operation = operation_name(method, &route);
+        let (scim_type, detail) = if response.status >= 400 {
+            error_fields(&response.body)
+        } else {
+            (None, None)
+        };
+        let redactor = &self.inner.redactor;
+        let (tenant, client, profile) = match noted.principal {
+            Some((tenant, client, profile)) => (Some(tenant), Some(client), Some(profile)),
+            None => (None, None, None),
+        };
+        let resource_id = noted.resource_id.or_else(|| match route {
+            Route::Resource(_, id) => Some(id.to_owned()),
+            _ => None,
+        });
+        let exchange = crate::observe::Exchange {
+            at,
+            duration,
+            bulk: (operation == "bulk" && tenant.is_some()).then_some(BulkSummary {
+                operations: noted.operations,
+                failed: noted.failed_operations,
+            }),
+            tenant,
+            client,
+            profile,
+            method,
+            query: query.map(|q| redactor.query(&q).into_owned()),
+            operation,
+            resource_type: Some(route.resource_type())
+                .filter(|name| *name != "-")
+                .map(str::to_owned),
+            resource_id,
+            status: response.status,
+            scim_type,
+            detail,
+            auth_failure: noted.auth_failure,
+            store_errors: noted.store_errors,
+            revocations: noted.revocations,
+            request_body: request_body.and_then(|body| redactor.body(&body)),
+            response_body: if self.inner.observe_bodies {
+                redactor.body(&response.body)
+            } else {
+                None
+            },
+            path,
+        };
+        for observer in &self.inner.observers {
+            observer.observe(&exchange);
+        }
+        response
+    }
+
+    /// Authenticates, dispatches, revokes and answers one request whose path is decoded;
+    /// notes what happens in `trail` when the engine has observers.
+    async fn respond(&self, mut request: ScimRequest, trail: Option<Arc<Trail>>) -> ScimResponse {
         let principal = match self
             .inner
             .authenticator
@@ -413,6 +531,13 @@ impl ScimEngine {
                     status = 401u16,
                     "authentication failed"
                 );
+                if let Some(trail) = &trail {
+                    trail.auth_failure(match err {
+                        AuthError::Missing => AuthFailure::Missing,
+                        AuthError::Invalid => AuthFailure::Invalid,
+                        _ => AuthFailure::Failed,
+                    });
+                }
                 let response = error_response(&ScimError::Unauthorized(err.to_string()));
                 // RFC 6750 §3.1: a presented token that was refused is `invalid_token`;
                 // a request without credentials gets no error code.
@@ -438,6 +563,10 @@ impl ScimEngine {
                 status = 403u16,
                 "insufficient scope"
             );
+            if let Some(trail) = &trail {
+                trail.principal(&principal);
+                trail.auth_failure(AuthFailure::InsufficientScope);
+            }
             let response = error_response(&ScimError::Forbidden(format!(
                 "this request needs the scope `{scope}`, which the access token does not grant \
                  (RFC 6750 §3.1)"
@@ -452,9 +581,13 @@ impl ScimEngine {
             Some(_) => principal,
             None => principal.with_profile(self.inner.config.default_profile.clone()),
         };
+        if let Some(trail) = &trail {
+            trail.principal(&principal);
+        }
         // The context owns the base URL from here on (the engine reads it there only).
         let base_url = std::mem::take(&mut request.base_url);
-        let ctx = RequestContext::new_at(principal, base_url, (self.inner.clock)());
+        let ctx =
+            RequestContext::new_at(principal, base_url, (self.inner.clock)()).with_trail(trail);
         let mut pending = PendingRevocations::default();
         let result = self.dispatch(&ctx, &request, &mut pending).await;
         if let Err(err) = pending.flush(self.inner.revoker.as_ref(), &ctx).await {
@@ -777,6 +910,9 @@ impl ScimEngine {
             StoreError::Unsupported(detail) => ScimError::NotImplemented(detail),
             StoreError::TooMany(detail) => ScimError::TooMany(detail),
             StoreError::Backend(source) => {
+                if let Some(trail) = ctx.trail() {
+                    trail.store_error();
+                }
                 let mut chain = source.to_string();
                 let mut next = source.source();
                 while let Some(cause) = next {
@@ -832,6 +968,9 @@ fn audit(
         Ok(o) => ("ok", o.status),
         Err(e) => ("error", e.status()),
     };
+    if let Some(trail) = ctx.trail() {
+        trail.operation(operation, id, result.is_ok());
+    }
     tracing::info!(
         target: "scim::audit",
         tenant = ctx.tenant(),
@@ -980,6 +1119,14 @@ impl EngineBuilder {
         self
     }
 
+    /// Adds an observer, told of every finished request (see [`crate::observe`]: metrics,
+    /// an administrator's view of recent exchanges). Several may be added; without any,
+    /// the engine does no observation work at all.
+    pub fn observer(mut self, observer: impl ScimObserver) -> Self {
+        self.observers.push(Arc::new(observer));
+        self
+    }
+
     /// Builds the engine; fails if no authenticator or revoker was given.
     pub fn build(self) -> Result<ScimEngine, BuildError> {
         let authenticator = self.authenticator.ok_or_else(|| {
@@ -998,8 +1145,13 @@ impl EngineBuilder {
                 )
             })
             .collect();
+        let observe_bodies = self.observers.iter().any(|o| o.wants_bodies());
+        let redactor = Redactor::new(&self.registry);
         Ok(ScimEngine {
             inner: Arc::new(Inner {
+                observers: self.observers,
+                observe_bodies,
+                redactor,
                 default_projections,
                 registry: self.registry,
                 clock: self.clock,
@@ -1111,7 +1263,16 @@ impl PendingRevocations {
             if ids.is_empty() {
                 continue;
             }
-            revoker.revoke(ctx, &ids, reason).await.map_err(|err| {
+            let result = revoker.revoke(ctx, &ids, reason).await;
+            if let Some(trail) = ctx.trail() {
+                trail.revocation(Revocation {
+                    reason,
+                    sessions: result.as_ref().ok().and_then(|revoked| revoked.sessions),
+                    succeeded: result.is_ok(),
+                    user_ids: ids.clone(),
+                });
+            }
+            result.map_err(|err| {
                 // The operation's own audit event was written before revocation ran; this
                 // one records that the request as a whole failed.
                 tracing::error!(
@@ -1132,6 +1293,19 @@ impl PendingRevocations {
         }
         Ok(())
     }
+}
+
+/// The `scimType` and `detail` of an error response's body (RFC 7644 §3.12).
+fn error_fields(body: &[u8]) -> (Option<String>, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        #[serde(rename = "scimType")]
+        scim_type: Option<String>,
+        detail: Option<String>,
+    }
+    serde_json::from_slice::<ErrorBody>(body)
+        .map(|e| (e.scim_type, e.detail))
+        .unwrap_or_default()
 }
 
 /// A SCIM error as a response (RFC 7644 §3.12); see [`ScimResponse::from_error`].

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use scim_core::engine::EngineBuilder;
 use scim_core::{
     InsecureNoAuthentication, MemoryStore, Method, RequestContext, RevocationError,
-    RevocationReason, ScimEngine, ScimRequest, ScimResponse, TokenRevoker,
+    RevocationReason, Revoked, ScimEngine, ScimRequest, ScimResponse, TokenRevoker,
 };
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,7 +48,7 @@ impl TokenRevoker for Recorder {
         ctx: &RequestContext,
         user_ids: &[String],
         reason: RevocationReason,
-    ) -> Result<(), RevocationError> {
+    ) -> Result<Revoked, RevocationError> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(RevocationError::new("session service unreachable"));
         }
@@ -56,7 +56,8 @@ impl TokenRevoker for Recorder {
             .lock()
             .unwrap()
             .push((ctx.tenant().to_owned(), user_ids.to_vec(), reason));
-        Ok(())
+        // One session per user, so observers see a count.
+        Ok(Revoked::sessions(user_ids.len() as u64))
     }
 }
 
