@@ -21,6 +21,7 @@ use scim_axum::scim_core::{
 };
 use scim_sqlx::SqlStore;
 
+pub mod admin;
 mod logging;
 pub mod oauth;
 pub use logging::{
@@ -82,6 +83,19 @@ pub struct Options {
     /// Lifetime of an issued access token, in seconds.
     #[arg(long, env = "SCIM_OAUTH_TOKEN_TTL", default_value_t = 3600)]
     pub oauth_token_ttl: u64,
+    /// Serve Prometheus metrics (requests, latency, authentication failures, revocations,
+    /// store errors, Bulk operations) at `GET /metrics`, outside the SCIM path. Off by
+    /// default; put the page where only your monitoring reaches it.
+    #[arg(long, env = "SCIM_METRICS")]
+    pub metrics: bool,
+    /// Enable the provisioning inspector at `/admin`, signed in with this token (never a
+    /// SCIM token): the last exchanges with their redacted bodies, failures, counts of
+    /// users and groups, recent deprovisionings.
+    #[arg(long, env = "SCIM_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+    /// How many exchanges the inspector keeps (bodies of up to 64 KiB each).
+    #[arg(long, env = "SCIM_ADMIN_HISTORY", default_value_t = admin::DEFAULT_HISTORY)]
+    pub admin_history: usize,
 }
 
 /// One SCIM bearer token of the command line and the profile of the client holding it.
@@ -391,6 +405,54 @@ impl AppError {
     }
 }
 
+/// What [`DemoApp::open_with`] adds to the SCIM service, each off by default.
+#[derive(Debug, Clone)]
+pub struct Extras {
+    /// The OAuth token endpoint (`--oauth-signing-key`).
+    pub oauth: Option<oauth::TokenEndpoint>,
+    /// Whether to record metrics for `GET /metrics` (`--metrics`).
+    pub metrics: bool,
+    /// The token of the `/admin` inspector (`--admin-token`).
+    pub admin_token: Option<String>,
+    /// How many exchanges the inspector keeps.
+    pub admin_history: usize,
+}
+
+impl Default for Extras {
+    fn default() -> Self {
+        Self {
+            oauth: None,
+            metrics: false,
+            admin_token: None,
+            admin_history: admin::DEFAULT_HISTORY,
+        }
+    }
+}
+
+/// Latency buckets of `scim_request_duration_seconds`, in seconds.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Installs the process's Prometheus recorder (the `metrics` facade's global recorder) with
+/// latency histograms, and keeps its histograms drained.
+fn install_prometheus()
+-> Result<metrics_exporter_prometheus::PrometheusHandle, Box<dyn std::error::Error>> {
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(&LATENCY_BUCKETS)?
+        .install_recorder()?;
+    let upkeep = handle.clone();
+    std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                upkeep.run_upkeep();
+            }
+        })?;
+    Ok(handle)
+}
+
 /// The example app: the SCIM engine plus the host's own login and sessions.
 #[derive(Clone)]
 pub struct DemoApp {
@@ -402,6 +464,10 @@ pub struct DemoApp {
     pub sessions: Sessions,
     /// The OAuth token endpoint, when signing keys are configured.
     pub oauth: Option<oauth::TokenEndpoint>,
+    /// The provisioning inspector, with `--admin-token`.
+    pub admin: Option<admin::Admin>,
+    /// The Prometheus page, with `--metrics`.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl std::fmt::Debug for DemoApp {
@@ -414,20 +480,35 @@ impl std::fmt::Debug for DemoApp {
 
 impl DemoApp {
     /// Opens the app on `database_url` (see [`Options::database_url`]) with these SCIM
-    /// bearer tokens (all of tenant [`TENANT`]).
+    /// bearer tokens (all of tenant [`TENANT`]), without a token endpoint, metrics or
+    /// inspector.
     pub async fn open(
         scim_tokens: &[ScimToken],
         database_url: &str,
     ) -> Result<Self, Box<dyn std::error::Error>> {
-        Self::open_with(scim_tokens, database_url, None).await
+        Self::open_with(scim_tokens, database_url, &Extras::default()).await
     }
 
-    /// [`DemoApp::open`] with an OAuth token endpoint: its JWTs are accepted on the SCIM
-    /// channel beside the static tokens.
+    /// The app as the command line configures it: [`DemoApp::open`] plus the OAuth token
+    /// endpoint, `/metrics` and the `/admin` inspector when their options are given.
+    pub async fn from_options(
+        options: &Options,
+        scim_tokens: &[ScimToken],
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let extras = Extras {
+            oauth: options.token_endpoint(),
+            metrics: options.metrics,
+            admin_token: options.admin_token.clone().filter(|t| !t.trim().is_empty()),
+            admin_history: options.admin_history,
+        };
+        Self::open_with(scim_tokens, &options.database_url, &extras).await
+    }
+
+    /// [`DemoApp::open`] with [`Extras`].
     pub async fn open_with(
         scim_tokens: &[ScimToken],
         database_url: &str,
-        oauth: Option<oauth::TokenEndpoint>,
+        extras: &Extras,
     ) -> Result<Self, Box<dyn std::error::Error>> {
         let (store, sessions): (Arc<dyn Store>, Sessions) = if database_url == "memory" {
             (Arc::new(MemoryStore::new()), Sessions::in_memory())
@@ -446,21 +527,60 @@ impl DemoApp {
                 None => authenticator.add_token(TENANT, &label, &token.token),
             }
         }
+        let oauth = extras.oauth.clone();
         let mut authenticators: Vec<Arc<dyn scim_core::Authenticator>> =
             vec![Arc::new(authenticator)];
         if let Some(endpoint) = &oauth {
             authenticators.push(Arc::new(endpoint.authenticator()));
         }
-        let engine = ScimEngine::builder(Arc::clone(&store))
+        let mut builder = ScimEngine::builder(Arc::clone(&store))
             .authenticator(scim_core::FirstOf::new(authenticators))
-            .revoker(sessions.clone())
-            .build()?;
+            .revoker(sessions.clone());
+        let metrics = if extras.metrics {
+            builder = builder.observer(scim_core::observe::MetricsObserver::new());
+            Some(install_prometheus()?)
+        } else {
+            None
+        };
+        let inspector = extras
+            .admin_token
+            .as_ref()
+            .map(|_| admin::Inspector::new(extras.admin_history));
+        if let Some(inspector) = &inspector {
+            builder = builder.observer(inspector.clone());
+        }
+        let engine = builder.build()?;
+        let admin = match (&extras.admin_token, inspector) {
+            (Some(token), Some(inspector)) => {
+                Some(admin::Admin::new(token, inspector, engine.clone(), TENANT))
+            }
+            _ => None,
+        };
         Ok(Self {
             engine,
             store,
             sessions,
             oauth,
+            admin,
+            metrics,
         })
+    }
+
+    /// `GET /metrics`: the Prometheus text format, or `None` (404) without `--metrics`.
+    pub fn metrics_page(&self) -> Option<String> {
+        self.metrics.as_ref().map(|handle| handle.render())
+    }
+
+    /// A request under `/admin`; 404 without `--admin-token`.
+    pub async fn admin(&self, request: admin::AdminRequest<'_>) -> admin::Reply {
+        match &self.admin {
+            Some(admin) => admin.handle(request).await,
+            None => admin::Reply {
+                status: 404,
+                headers: vec![("content-type", "text/plain; charset=utf-8".into())],
+                body: b"the inspector is off: start the server with --admin-token".to_vec(),
+            },
+        }
     }
 
     /// `POST /oauth/token` (RFC 6749 §4.4); 404 when no signing key is configured.

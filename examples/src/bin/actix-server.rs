@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use clap::Parser;
+use scim_examples::admin::AdminRequest;
 use scim_examples::{AppError, DemoApp, Options, announce, init_tracing};
 
 #[actix_web::main]
@@ -13,7 +14,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let logging = init_tracing(&options)?;
     logging.report_dropped_lines(std::time::Duration::from_secs(10));
     let (tokens, generated) = options.tokens()?;
-    let app = DemoApp::open_with(&tokens, &options.database_url, options.token_endpoint()).await?;
+    let app = DemoApp::from_options(&options, &tokens).await?;
     let data = web::Data::new(app.clone());
     let server = HttpServer::new(move || {
         App::new()
@@ -21,6 +22,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .route("/app/login", web::post().to(login))
             .route("/app/me", web::get().to(me))
             .route("/oauth/token", web::post().to(token))
+            .route("/metrics", web::get().to(metrics))
+            .service(web::resource(["/admin", "/admin/{rest:.*}"]).to(admin))
             .service(web::scope("/scim/v2").configure(scim_actix::configure(app.engine.clone())))
     })
     .bind(options.listen)?;
@@ -50,6 +53,43 @@ async fn token(app: web::Data<DemoApp>, request: HttpRequest, body: web::Bytes) 
         response.insert_header(("www-authenticate", "Basic realm=\"oauth\""));
     }
     response.json(answer.body)
+}
+
+/// `GET /metrics` (with `--metrics`): the Prometheus text format.
+async fn metrics(app: web::Data<DemoApp>) -> HttpResponse {
+    match app.metrics_page() {
+        Some(page) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(page),
+        None => HttpResponse::NotFound().body("metrics are off: start the server with --metrics"),
+    }
+}
+
+/// `/admin…` (with `--admin-token`): the provisioning inspector.
+async fn admin(app: web::Data<DemoApp>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let text = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v: &actix_web::http::header::HeaderValue| v.to_str().ok())
+    };
+    let query = request.query_string();
+    let reply = app
+        .admin(AdminRequest {
+            method: request.method().as_str(),
+            path: request.path(),
+            query: (!query.is_empty()).then_some(query),
+            cookie: text(actix_web::http::header::COOKIE),
+            authorization: text(actix_web::http::header::AUTHORIZATION),
+            body: &body,
+        })
+        .await;
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status);
+    for (name, value) in reply.headers {
+        response.append_header((name, value));
+    }
+    response.body(reply.body)
 }
 
 async fn me(app: web::Data<DemoApp>, request: HttpRequest) -> HttpResponse {

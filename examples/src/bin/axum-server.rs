@@ -5,10 +5,11 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use clap::Parser;
+use scim_examples::admin::AdminRequest;
 use scim_examples::{AppError, DemoApp, Options, announce, init_tracing};
 
 #[tokio::main]
@@ -17,11 +18,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let logging = init_tracing(&options)?;
     logging.report_dropped_lines(std::time::Duration::from_secs(10));
     let (tokens, generated) = options.tokens()?;
-    let app = DemoApp::open_with(&tokens, &options.database_url, options.token_endpoint()).await?;
+    let app = DemoApp::from_options(&options, &tokens).await?;
     let router = Router::new()
         .route("/app/login", post(login))
         .route("/app/me", get(me))
         .route("/oauth/token", post(token))
+        .route("/metrics", get(metrics))
+        .route("/admin", any(admin))
+        .route("/admin/{*rest}", any(admin))
         .with_state(app.clone())
         // At its full paths (`/scim/v2`, `/scim/v2/` and below), merged: cheaper per request
         // than `nest`, which rebuilds every request's URI.
@@ -60,6 +64,56 @@ async fn token(State(app): State<DemoApp>, headers: HeaderMap, body: Bytes) -> R
             header::WWW_AUTHENTICATE,
             header::HeaderValue::from_static("Basic realm=\"oauth\""),
         );
+    }
+    response
+}
+
+/// `GET /metrics` (with `--metrics`): the Prometheus text format.
+async fn metrics(State(app): State<DemoApp>) -> Response {
+    match app.metrics_page() {
+        Some(page) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            page,
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "metrics are off: start the server with --metrics",
+        )
+            .into_response(),
+    }
+}
+
+/// `/admin…` (with `--admin-token`): the provisioning inspector.
+async fn admin(
+    State(app): State<DemoApp>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let reply = app
+        .admin(AdminRequest {
+            method: method.as_str(),
+            path: uri.path(),
+            query: uri.query(),
+            cookie: text(header::COOKIE),
+            authorization: text(header::AUTHORIZATION),
+            body: &body,
+        })
+        .await;
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, reply.body).into_response();
+    // The reply names its own media type.
+    response.headers_mut().remove(header::CONTENT_TYPE);
+    for (name, value) in reply.headers {
+        if let Ok(value) = header::HeaderValue::from_str(&value) {
+            response.headers_mut().append(name, value);
+        }
     }
     response
 }

@@ -112,8 +112,8 @@ impl Redactor {
     }
 
     /// A captured body as text an observer may keep: `None` when empty; the JSON with
-    /// every secret hidden; and for anything that is not JSON (which cannot be searched
-    /// for secrets) only its size.
+    /// every secret hidden (written anew, so members come in sorted order); and for
+    /// anything that is not JSON (which cannot be searched for secrets) only its size.
     pub fn body(&self, body: &[u8]) -> Option<String> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return None;
