@@ -12,6 +12,7 @@
 # with its own --preload. DATABASE=sqlite runs each measurement on a fresh SQLite file
 # (default: memory). The server runs with RUST_LOG=warn unless LOG_LEVEL says otherwise
 # (LOG_LEVEL=info counts the audit events too, formatting and writer thread included).
+# SERVER_ARGS adds options to the server's command line (e.g. "--metrics --admin-token x").
 set -euo pipefail
 BIN=$1; shift
 SCENARIOS=${*:-get filter page}
@@ -32,7 +33,7 @@ measure() { # <scenario|none> → prints "<requests> <instructions>"
   [ "$BASELINE" = 1 ] && preload=(--preload "$PRELOAD")
   RUST_LOG=${LOG_LEVEL:-warn} TOKIO_WORKER_THREADS=1 timeout 600 valgrind --tool=callgrind \
     --callgrind-out-file="$OUT/$sc.out" "$BIN" --listen "127.0.0.1:$PORT" --token "$TOKEN" \
-    "${preload[@]}" --database-url "$database" >"$log" 2>&1 &
+    "${preload[@]}" --database-url "$database" ${SERVER_ARGS:-} >"$log" 2>&1 &
   local pid=$! n=0
   for _ in $(seq 1 600); do
     curl -fs -o /dev/null -H "Authorization: Bearer $TOKEN" \

@@ -440,22 +440,26 @@ impl ScimEngine {
             request.path = decoded;
         }
         if self.inner.observers.is_empty() {
-            return self.respond(request, None).await;
+            // By reference: moving the request into the inner future would copy it.
+            return self.respond(&mut request, None).await;
         }
         self.respond_observed(request).await
     }
 
     /// [`handle`](Self::handle) for an engine with observers: notes what happens, then
     /// hands each observer the [`Exchange`](crate::observe::Exchange).
-    async fn respond_observed(&self, request: ScimRequest) -> ScimResponse {
+    async fn respond_observed(&self, mut request: ScimRequest) -> ScimResponse {
         let started = std::time::Instant::now();
         let at = (self.inner.clock)();
-        let method = request.method;
-        let path = request.path.clone();
-        let query = request.query.clone();
-        let request_body = self.inner.observe_bodies.then(|| request.body.clone());
         let trail = Arc::new(Trail::default());
-        let response = self.respond(request, Some(Arc::clone(&trail))).await;
+        let response = self.respond(&mut request, Some(Arc::clone(&trail))).await;
+        let ScimRequest {
+            method,
+            path,
+            query,
+            body: request_body,
+            ..
+        } = request;
         let duration = started.elapsed();
         let noted = trail.take();
         let route = route::parse(&self.inner.registry, &path);
@@ -497,7 +501,11 @@ impl ScimEngine {
             auth_failure: noted.auth_failure,
             store_errors: noted.store_errors,
             revocations: noted.revocations,
-            request_body: request_body.and_then(|body| redactor.body(&body)),
+            request_body: if self.inner.observe_bodies {
+                redactor.body(&request_body)
+            } else {
+                None
+            },
             response_body: if self.inner.observe_bodies {
                 redactor.body(&response.body)
             } else {
@@ -513,7 +521,7 @@ impl ScimEngine {
 
     /// Authenticates, dispatches, revokes and answers one request whose path is decoded;
     /// notes what happens in `trail` when the engine has observers.
-    async fn respond(&self, mut request: ScimRequest, trail: Option<Arc<Trail>>) -> ScimResponse {
+    async fn respond(&self, request: &mut ScimRequest, trail: Option<Arc<Trail>>) -> ScimResponse {
         let principal = match self
             .inner
             .authenticator
@@ -589,7 +597,7 @@ impl ScimEngine {
         let ctx =
             RequestContext::new_at(principal, base_url, (self.inner.clock)()).with_trail(trail);
         let mut pending = PendingRevocations::default();
-        let result = self.dispatch(&ctx, &request, &mut pending).await;
+        let result = self.dispatch(&ctx, request, &mut pending).await;
         if let Err(err) = pending.flush(self.inner.revoker.as_ref(), &ctx).await {
             return error_response(&err);
         }

@@ -1,6 +1,9 @@
 //! [`MetricsObserver`]: exchanges as metrics through the `metrics` facade.
 
 use super::{Exchange, ScimObserver};
+use metrics::{Counter, Histogram};
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
 
 /// Records every exchange through the [`metrics`] facade, into whatever recorder the host
 /// installed (e.g. `metrics-exporter-prometheus` for a Prometheus `/metrics` page). With
@@ -20,29 +23,87 @@ use super::{Exchange, ScimObserver};
 /// Label values are bounded: operations and reasons are fixed names and resource types
 /// come from the registry (`-` for a path that is no endpoint), so a client cannot create
 /// series.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MetricsObserver;
+///
+/// The two metrics of every request are registered once per series and kept (a recorder
+/// lookup hashes the name and labels: about 4 000 instructions a request, measured); they
+/// stay bound to the recorder that was installed when the series was first recorded.
+#[derive(Debug, Default)]
+pub struct MetricsObserver {
+    handles: RwLock<Handles>,
+}
+
+/// The registered per-request series: `scim_requests_total` by (operation, status class)
+/// and resource type, `scim_request_duration_seconds` by operation.
+#[derive(Default)]
+struct Handles {
+    requests: HashMap<(&'static str, &'static str), HashMap<String, Counter>>,
+    durations: HashMap<&'static str, Histogram>,
+}
+
+impl std::fmt::Debug for Handles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handles")
+            .field("durations", &self.durations.len())
+            .finish_non_exhaustive()
+    }
+}
 
 impl MetricsObserver {
     /// A metrics observer.
     pub fn new() -> Self {
-        Self
+        Self::default()
+    }
+
+    /// The request counter and latency histogram of this exchange's series.
+    fn series(
+        &self,
+        operation: &'static str,
+        resource_type: &str,
+        class: &'static str,
+    ) -> (Counter, Histogram) {
+        {
+            let handles = self.handles.read().unwrap_or_else(PoisonError::into_inner);
+            let counter = handles
+                .requests
+                .get(&(operation, class))
+                .and_then(|by_type| by_type.get(resource_type));
+            if let (Some(counter), Some(histogram)) = (counter, handles.durations.get(operation)) {
+                return (counter.clone(), histogram.clone());
+            }
+        }
+        let mut handles = self.handles.write().unwrap_or_else(PoisonError::into_inner);
+        let counter = handles
+            .requests
+            .entry((operation, class))
+            .or_default()
+            .entry(resource_type.to_owned())
+            .or_insert_with(|| {
+                metrics::counter!(
+                    "scim_requests_total",
+                    "operation" => operation,
+                    "resource_type" => resource_type.to_owned(),
+                    "status" => class,
+                )
+            })
+            .clone();
+        let histogram = handles
+            .durations
+            .entry(operation)
+            .or_insert_with(
+                || metrics::histogram!("scim_request_duration_seconds", "operation" => operation),
+            )
+            .clone();
+        (counter, histogram)
     }
 }
 
 impl ScimObserver for MetricsObserver {
     fn observe(&self, exchange: &Exchange) {
         let operation = exchange.operation;
-        let resource_type = exchange.resource_type.clone().unwrap_or_else(|| "-".into());
-        metrics::counter!(
-            "scim_requests_total",
-            "operation" => operation,
-            "resource_type" => resource_type,
-            "status" => exchange.status_class(),
-        )
-        .increment(1);
-        metrics::histogram!("scim_request_duration_seconds", "operation" => operation)
-            .record(exchange.duration.as_secs_f64());
+        let resource_type = exchange.resource_type.as_deref().unwrap_or("-");
+        let (requests, duration) = self.series(operation, resource_type, exchange.status_class());
+        requests.increment(1);
+        duration.record(exchange.duration.as_secs_f64());
         if let Some(failure) = exchange.auth_failure {
             metrics::counter!("scim_authentication_failures_total", "reason" => failure.as_str())
                 .increment(1);
