@@ -419,7 +419,7 @@ impl Admin {
                         .as_deref()
                         .is_none_or(|c| e.exchange.client.as_deref() == Some(c))
                 })
-                .map(|e| summary(e))
+                .map(summary)
                 .collect();
             let failed = history
                 .exchanges

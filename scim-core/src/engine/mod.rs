@@ -558,7 +558,7 @@ impl ScimEngine {
         // Only a restricted principal needs the request classified (and its route parsed).
         let missing = match principal.access {
             Access::ReadWrite => None,
-            access => access.missing_scope(self.only_reads(&request)),
+            access => access.missing_scope(self.only_reads(request)),
         };
         if let Some(scope) = missing {
             tracing::warn!(
