@@ -495,10 +495,20 @@ impl DemoApp {
         options: &Options,
         scim_tokens: &[ScimToken],
     ) -> Result<Self, Box<dyn std::error::Error>> {
+        let admin_token = options.admin_token.clone().filter(|t| !t.trim().is_empty());
+        if let Some(admin) = &admin_token {
+            if scim_tokens.iter().any(|t| t.token == *admin) {
+                return Err(
+                    "--admin-token must not be one of the SCIM tokens: the inspector shows \
+                            what every client sent, so it needs a secret of its own"
+                        .into(),
+                );
+            }
+        }
         let extras = Extras {
             oauth: options.token_endpoint(),
             metrics: options.metrics,
-            admin_token: options.admin_token.clone().filter(|t| !t.trim().is_empty()),
+            admin_token,
             admin_history: options.admin_history,
         };
         Self::open_with(scim_tokens, &options.database_url, &extras).await

@@ -153,6 +153,21 @@ async fn text(element: &Element) -> String {
     element.text().await.unwrap_or_default()
 }
 
+/// The visible text of the element with this id.
+async fn text_of(browser: &Client, id: &str) -> String {
+    text(&browser.find(Locator::Id(id)).await.unwrap()).await
+}
+
+/// Clicks the element `locator` finds.
+async fn click(browser: &Client, locator: Locator<'_>) {
+    browser.find(locator).await.unwrap().click().await.unwrap();
+}
+
+/// The exchange rows once there are `n` of them.
+async fn rows_once(browser: &Client, what: &str, n: usize) -> Vec<(String, Vec<String>)> {
+    until(what, async || rows(browser).await, |r| r.len() == n).await
+}
+
 /// The exchange rows as (class, the texts of their cells), read in one script run so that
 /// a refresh of the table cannot fall between two reads.
 async fn rows(browser: &Client) -> Vec<(String, Vec<String>)> {
@@ -235,20 +250,9 @@ async fn inspector_in_a_browser(bin: &str) {
     let field = browser.find(Locator::Id("token")).await.unwrap();
     assert!(browser.title().await.unwrap().contains("Sign in"));
     field.send_keys(ADMIN).await.unwrap();
-    browser
-        .find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Id("sign-in")).await;
 
-    let shown = until(
-        "five exchanges",
-        async || rows(&browser).await,
-        |r| r.len() == 5,
-    )
-    .await;
+    let shown = rows_once(&browser, "five exchanges", 5).await;
     assert_eq!(
         browser.title().await.unwrap(),
         "SCIM provisioning inspector"
@@ -288,14 +292,8 @@ async fn inspector_in_a_browser(bin: &str) {
     assert!(shown[1].1[6].contains("1 session"), "{:?}", shown[1]);
 
     // Counts and the deprovisioning.
-    assert_eq!(
-        text(&browser.find(Locator::Id("count-users")).await.unwrap()).await,
-        "1"
-    );
-    assert_eq!(
-        text(&browser.find(Locator::Id("count-groups")).await.unwrap()).await,
-        "1"
-    );
+    assert_eq!(text_of(&browser, "count-users").await, "1");
+    assert_eq!(text_of(&browser, "count-groups").await, "1");
     let deprovisioning = browser
         .find_all(Locator::Css("#deprovisionings tbody tr td"))
         .await
@@ -318,13 +316,13 @@ async fn inspector_in_a_browser(bin: &str) {
     buttons[4].click().await.unwrap();
     let request = until(
         "the request body",
-        async || text(&browser.find(Locator::Id("detail-request")).await.unwrap()).await,
+        async || text_of(&browser, "detail-request").await,
         |t| t.contains(&user_name),
     )
     .await;
     assert!(request.contains("[redacted]"), "{request}");
     assert!(!request.contains(SECRET), "{request}");
-    let response = text(&browser.find(Locator::Id("detail-response")).await.unwrap()).await;
+    let response = text_of(&browser, "detail-response").await;
     assert!(
         response.contains(&user_id) && !response.contains(SECRET),
         "{response}"
@@ -338,7 +336,7 @@ async fn inspector_in_a_browser(bin: &str) {
             .await
             .unwrap()
     );
-    let heading = text(&browser.find(Locator::Id("detail-heading")).await.unwrap()).await;
+    let heading = text_of(&browser, "detail-heading").await;
     assert!(
         heading.contains("POST /Users") && heading.contains("201"),
         "{heading}"
@@ -355,70 +353,30 @@ async fn inspector_in_a_browser(bin: &str) {
     }
 
     // "Failures only": the failed row alone.
-    browser
-        .find(Locator::Id("failures-only"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let only = until(
-        "only failures",
-        async || rows(&browser).await,
-        |r| r.len() == 1,
-    )
-    .await;
+    click(&browser, Locator::Id("failures-only")).await;
+    let only = rows_once(&browser, "only failures", 1).await;
     assert!(
         only[0].0.contains("failed") && only[0].1[4].contains("409"),
         "{only:?}"
     );
-    browser
-        .find(Locator::Id("failures-only"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    until(
-        "every row again",
-        async || rows(&browser).await,
-        |r| r.len() == 5,
-    )
-    .await;
+    click(&browser, Locator::Id("failures-only")).await;
+    rows_once(&browser, "every row again", 5).await;
 
     // By client: the second token's one read.
-    browser
-        .find(Locator::Css("#client-filter option[value='scim-token-2']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let by_client = until(
-        "one client's rows",
-        async || rows(&browser).await,
-        |r| r.len() == 1,
+    click(
+        &browser,
+        Locator::Css("#client-filter option[value='scim-token-2']"),
     )
     .await;
+    let by_client = rows_once(&browser, "one client's rows", 1).await;
     assert_eq!(by_client[0].1[1], "scim-token-2");
     assert_eq!(by_client[0].1[3], "/Users?count=10");
 
     // New exchanges appear without a reload.
-    browser
-        .find(Locator::Css("#client-filter option[value='']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Css("#client-filter option[value='']")).await;
     let (status, _) = send(server.scim(Method::GET, "/Groups", &entra)).await;
     assert_eq!(status, StatusCode::OK);
-    let refreshed = until(
-        "the new exchange",
-        async || rows(&browser).await,
-        |r| r.len() == 6,
-    )
-    .await;
+    let refreshed = rows_once(&browser, "the new exchange", 6).await;
     assert_eq!(refreshed[0].1[3], "/Groups");
 
     browser.close().await.unwrap();

@@ -285,6 +285,19 @@ async fn inspector_over_http(bin: &str) {
         .unwrap();
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
 
+    // The admin token cannot be a SCIM token.
+    let status = std::process::Command::new(bin)
+        .args(["--listen", "127.0.0.1:0", "--database-url", "memory"])
+        .args(["--token", &token, "--admin-token", &token])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(
+        !status.success(),
+        "the server started with its SCIM token as admin token"
+    );
+
     // Without --admin-token there is no inspector.
     let plain = Server::start(bin, &["--token", &token]);
     let response = plain.client.get(plain.url("/admin")).send().await.unwrap();
