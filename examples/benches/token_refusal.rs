@@ -22,7 +22,11 @@ fn basic(id: &str, secret: &str) -> String {
 fn refusals(c: &mut Criterion) {
     let endpoint = TokenEndpoint::new(
         vec![format!("okta={SECRET}").parse().unwrap()],
-        vec!["k1=a-signing-secret-of-at-least-32-bytes!!".parse().unwrap()],
+        vec![
+            "k1=a-signing-secret-of-at-least-32-bytes!!"
+                .parse()
+                .unwrap(),
+        ],
         3600,
         "default",
     )

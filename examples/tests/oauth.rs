@@ -227,6 +227,118 @@ async fn replicas_share_keys_and_rotate(bin: &str) {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// A token signed with `key` (HS256 unless `alg` says otherwise) under kid `k2026`.
+fn forge(alg: jsonwebtoken::Algorithm, key: &jsonwebtoken::EncodingKey, claims: &Value) -> String {
+    let mut header = jsonwebtoken::Header::new(alg);
+    header.kid = Some("k2026".into());
+    jsonwebtoken::encode(&header, claims, key).unwrap()
+}
+
+/// Tokens the server did not issue, or may no longer accept, get 401 `invalid_token` on
+/// the SCIM channel of the real binary: expired, for another audience, from another
+/// issuer, `alg: none`, and an RS256 token under the HS256 key's id (key confusion).
+async fn forged_tokens_are_refused(bin: &str) {
+    let server = start(bin, KEY_2026);
+    let secret = KEY_2026.split_once('=').unwrap().1.as_bytes();
+    let hs = jsonwebtoken::EncodingKey::from_secret(secret);
+    let now = chrono::Utc::now().timestamp();
+    let claims = |iss: &str, aud: &str, iat: i64, exp: i64| {
+        json!({
+            "iss": iss, "aud": aud, "sub": "okta", "client_id": "okta", "tenant": "default",
+            "scope": "scim:read scim:write", "iat": iat, "exp": exp,
+        })
+    };
+    let (iss, aud) = (scim_examples::oauth::ISSUER, scim_examples::oauth::AUDIENCE);
+    // The same signing path, with good claims, is accepted: the refusals below are about
+    // what each token gets wrong.
+    let good = forge(
+        jsonwebtoken::Algorithm::HS256,
+        &hs,
+        &claims(iss, aud, now, now + 600),
+    );
+    let (status, _) = send(server.scim(reqwest::Method::GET, "/Users", &good)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let rsa = jsonwebtoken::EncodingKey::from_rsa_pem(include_bytes!(
+        "../../scim-core/tests/fixtures/jwt/rsa-private.pem"
+    ))
+    .unwrap();
+    let cases = [
+        (
+            "expired",
+            forge(
+                jsonwebtoken::Algorithm::HS256,
+                &hs,
+                &claims(iss, aud, now - 7200, now - 3600),
+            ),
+        ),
+        (
+            "another audience",
+            forge(
+                jsonwebtoken::Algorithm::HS256,
+                &hs,
+                &claims(iss, "urn:other:api", now, now + 600),
+            ),
+        ),
+        (
+            "another issuer",
+            forge(
+                jsonwebtoken::Algorithm::HS256,
+                &hs,
+                &claims("https://evil.example", aud, now, now + 600),
+            ),
+        ),
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                b64(&json!({"alg": "none", "typ": "JWT", "kid": "k2026"})),
+                b64(&claims(iss, aud, now, now + 600))
+            ),
+        ),
+        (
+            "RS256 under the HS256 key's id",
+            forge(
+                jsonwebtoken::Algorithm::RS256,
+                &rsa,
+                &claims(iss, aud, now, now + 600),
+            ),
+        ),
+        (
+            "HS256 signed with another secret",
+            forge(
+                jsonwebtoken::Algorithm::HS256,
+                &jsonwebtoken::EncodingKey::from_secret(b"another-secret-of-at-least-32-bytes!!"),
+                &claims(iss, aud, now, now + 600),
+            ),
+        ),
+    ];
+    for (what, token) in cases {
+        let response = server
+            .scim(reqwest::Method::GET, "/Users", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{what}");
+        let challenge = response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(challenge.contains("invalid_token"), "{what}: {challenge}");
+    }
+}
+
+#[tokio::test]
+async fn axum_refuses_forged_tokens() {
+    forged_tokens_are_refused(AXUM).await;
+}
+
+#[tokio::test]
+async fn actix_refuses_forged_tokens() {
+    forged_tokens_are_refused(ACTIX).await;
+}
+
 #[tokio::test]
 async fn axum_provisions_with_client_credentials() {
     provision_with_client_credentials(AXUM).await;
