@@ -433,7 +433,8 @@ impl ScimEngine {
     /// syntax (400 `invalidSyntax`), routing and the operation itself; then the users the
     /// request left inactive or deleted are revoked through the
     /// [`TokenRevoker`] before any answer is built (503 if that
-    /// fails; the write stays and a retry revokes again).
+    /// fails; the write stays and a retry revokes again); last, each
+    /// [observer](crate::observe) is told of the exchange.
     pub async fn handle(&self, mut request: ScimRequest) -> ScimResponse {
         // Adapters hand over the path as it came; routing works on decoded segments.
         if let std::borrow::Cow::Owned(decoded) = crate::http::decode_path(&request.path) {
