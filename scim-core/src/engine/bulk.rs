@@ -61,6 +61,7 @@ pub(crate) async fn bulk(
         }))),
         location: None,
         version: None,
+        created: None,
     })
 }
 
@@ -580,10 +581,10 @@ async fn run_one(
     }
 }
 
-/// The id of the resource a POST created: the body's `id`, else the last segment of
-/// `Location`.
+/// The id of the resource a POST created: as the engine reported it, else the last
+/// segment of `Location`.
 fn created_id(outcome: &Outcome) -> Option<String> {
-    outcome.body_id().or_else(|| {
+    outcome.created.clone().or_else(|| {
         outcome
             .location
             .as_deref()
@@ -671,18 +672,21 @@ mod tests {
                     body: Some(json!({"id": format!("id{n}")}).into()),
                     location: Some(format!("{BASE}{}/id{n}", op.path)),
                     version: Some(format!("W/\"v{n}\"")),
+                    created: Some(format!("id{n}")),
                 },
                 Method::Delete => Outcome {
                     status: 204,
                     body: None,
                     location: None,
                     version: None,
+                    created: None,
                 },
                 _ => Outcome {
                     status: 200,
                     body: Some(json!({}).into()),
                     location: Some(format!("{BASE}{}", op.path)),
                     version: Some(format!("W/\"v{n}\"")),
+                    created: None,
                 },
             })
         }

@@ -688,6 +688,7 @@ impl ListWriter {
             body: Some(Body::Raw(self.out)),
             location: None,
             version: None,
+            created: None,
         }
     }
 }

@@ -622,9 +622,9 @@ impl ScimEngine {
         let bulk = route::is_bulk(&request.path);
         // A method the endpoint does not serve is 405 before the body is read: a POST to
         // /ServiceProviderConfig with a broken body is refused for its method, not its body.
-        let route_refuses = !bulk
-            && request.method != Method::Other
-            && !route::parse(&self.inner.registry, &request.path).allows(request.method);
+        let route = route::parse(&self.inner.registry, &request.path);
+        let route_refuses =
+            !bulk && request.method != Method::Other && !route.allows(request.method);
         let checked = if route_refuses {
             Err(ScimError::MethodNotAllowed(format!(
                 "{} is not supported on {} (RFC 7644 §3.2)",
@@ -645,7 +645,6 @@ impl ScimEngine {
         let body = match checked {
             Ok(body) => body,
             Err(err) => {
-                let route = route::parse(&self.inner.registry, &request.path);
                 let result = Err(err);
                 audit(
                     ctx,
@@ -665,7 +664,7 @@ impl ScimEngine {
             if_none_match: request.headers.get("if-none-match"),
             body,
         };
-        self.execute(ctx, op, pending).await
+        self.execute_on(ctx, route, op, pending).await
     }
 
     /// Method, size, media type and JSON syntax of a request; the parsed body.
@@ -722,6 +721,17 @@ impl ScimEngine {
         pending: &mut PendingRevocations,
     ) -> Result<Outcome, ScimError> {
         let route = route::parse(&self.inner.registry, op.path);
+        self.execute_on(ctx, route, op, pending).await
+    }
+
+    /// [`execute`](Self::execute) for an operation whose path was already parsed to `route`.
+    async fn execute_on(
+        &self,
+        ctx: &RequestContext,
+        route: Route<'_>,
+        op: Operation<'_>,
+        pending: &mut PendingRevocations,
+    ) -> Result<Outcome, ScimError> {
         let name = operation_name(op.method, &route);
         let id = match route {
             Route::Resource(_, id) => Some(id.to_owned()),
@@ -730,7 +740,11 @@ impl ScimEngine {
         };
         let result = self.run(ctx, route, op, pending).await;
         let id = id.or_else(|| match &result {
-            Ok(outcome @ Outcome { status: 201, .. }) => outcome.body_id(),
+            Ok(Outcome {
+                status: 201,
+                created,
+                ..
+            }) => created.clone(),
             _ => None,
         });
         audit(ctx, name, route.resource_type(), id.as_deref(), &result);
@@ -858,6 +872,7 @@ impl ScimEngine {
             body: Some(Body::Json(body)),
             location: None,
             version: None,
+            created: None,
         })
     }
 
@@ -1225,6 +1240,9 @@ pub(crate) struct Outcome {
     pub(crate) location: Option<String>,
     /// `ETag` (the resource's `meta.version`).
     pub(crate) version: Option<String>,
+    /// The `id` of the resource a POST created (for the audit event and the Bulk result),
+    /// known without reading it back from the body.
+    pub(crate) created: Option<String>,
 }
 
 impl Outcome {
@@ -1232,18 +1250,6 @@ impl Outcome {
     pub(crate) fn with_status(mut self, status: u16) -> Self {
         self.status = status;
         self
-    }
-
-    /// The `id` member of the body, if any.
-    pub(crate) fn body_id(&self) -> Option<String> {
-        #[derive(serde::Deserialize)]
-        struct Id {
-            id: Option<String>,
-        }
-        match self.body.as_ref()? {
-            Body::Json(v) => v.get("id").and_then(Value::as_str).map(str::to_owned),
-            Body::Raw(bytes) => serde_json::from_slice::<Id>(bytes).ok()?.id,
-        }
     }
 }
 

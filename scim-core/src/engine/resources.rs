@@ -77,6 +77,7 @@ fn single(status: u16, body: Vec<u8>, version: Version, location: Option<String>
         body: Some(Body::Raw(body)),
         location,
         version: Some(version.etag()),
+        created: None,
     }
 }
 
@@ -86,6 +87,7 @@ fn no_content(version: Option<Version>) -> Outcome {
         body: None,
         location: None,
         version: version.map(Version::etag),
+        created: None,
     }
 }
 
@@ -449,7 +451,9 @@ impl ScimEngine {
                 // A new resource is in no Group yet: no `groups` to derive.
                 let body = Renderer::new(self, ctx, view, &projection)?
                     .render(&record, Derived::default())?;
-                Ok(single(201, body, record.version(), Some(location)))
+                let mut outcome = single(201, body, record.version(), Some(location));
+                outcome.created = Some(record.id().to_owned());
+                Ok(outcome)
             }
             Err(StoreError::Uniqueness(detail)) => {
                 if self.inner.config.duplicate_policy == DuplicatePolicy::ReturnExisting {

@@ -7,6 +7,7 @@ use crate::tolerance::Tolerances;
 use chrono::{DateTime, NaiveDateTime};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
+use std::fmt;
 
 /// Checks and canonicalizes one attribute value against its definition (RFC 7643 §2.1–§2.4):
 /// sub-attribute names in schema case, types right (with `tolerances` applied, e.g. string
@@ -64,6 +65,26 @@ pub fn coerce_attribute(
     value: Value,
     tolerances: &Tolerances,
     path: &str,
+) -> ScimResult<Value> {
+    coerce_at(def, value, tolerances, &path)
+}
+
+/// The path of a sub-attribute in error details (`name.givenName`), written only when an
+/// error names it: valid values, the usual case, cost no string.
+struct SubPath<'a>(&'a dyn fmt::Display, &'a str);
+
+impl fmt::Display for SubPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
+/// [`coerce_attribute`] with the path as anything displayable.
+fn coerce_at(
+    def: &AttributeDef,
+    value: Value,
+    tolerances: &Tolerances,
+    path: &dyn fmt::Display,
 ) -> ScimResult<Value> {
     if value.is_null() {
         return Ok(Value::Null);
@@ -138,7 +159,7 @@ fn coerce_single(
     def: &AttributeDef,
     value: Value,
     tolerances: &Tolerances,
-    path: &str,
+    path: &dyn fmt::Display,
 ) -> ScimResult<Value> {
     match def.attr_type {
         AttributeType::String | AttributeType::Reference | AttributeType::Binary => match value {
@@ -217,7 +238,7 @@ fn coerce_complex(
     def: &AttributeDef,
     obj: Map<String, Value>,
     tolerances: &Tolerances,
-    path: &str,
+    path: &dyn fmt::Display,
 ) -> ScimResult<Value> {
     let mut out = Map::new();
     let reference = references_resources(def);
@@ -231,8 +252,7 @@ fn coerce_complex(
                 known_sub_attributes(def)
             )));
         };
-        let sub_path = format!("{path}.{}", sub.name);
-        let coerced = coerce_attribute(sub, value, tolerances, &sub_path)?;
+        let coerced = coerce_at(sub, value, tolerances, &SubPath(path, &sub.name))?;
         if coerced.is_null() {
             out.remove(&sub.name);
             continue;
@@ -267,7 +287,7 @@ fn known_sub_attributes(def: &AttributeDef) -> String {
     format!(" (known: {})", names.join(", "))
 }
 
-fn canonical_string(def: &AttributeDef, s: String, path: &str) -> ScimResult<Value> {
+fn canonical_string(def: &AttributeDef, s: String, path: &dyn fmt::Display) -> ScimResult<Value> {
     if !def.canonical_values_enforced || def.canonical_values.is_empty() {
         return Ok(Value::String(s));
     }
@@ -319,7 +339,7 @@ fn describe(value: &Value) -> String {
     }
 }
 
-fn type_error(def: &AttributeDef, value: &Value, path: &str) -> ScimError {
+fn type_error(def: &AttributeDef, value: &Value, path: &dyn fmt::Display) -> ScimError {
     ScimError::InvalidValue(format!(
         "`{path}` must be {}, got {}",
         expected(def),
@@ -358,23 +378,20 @@ pub fn drop_read_only(def: &AttributeDef, value: Value) -> Value {
 }
 
 fn drop_read_only_complex(def: &AttributeDef, value: Value) -> Value {
-    let Value::Object(obj) = value else {
+    let Value::Object(mut obj) = value else {
         return value;
     };
-    let mut out = Map::new();
-    for (key, v) in obj {
-        let v = match def.sub_attribute(&key) {
-            Some(sub) => drop_read_only(sub, v),
-            None => v,
-        };
-        if !v.is_null() {
-            out.insert(key, v);
+    // In place: an object without read-only parts (the usual case) keeps its allocation.
+    obj.retain(|key, v| {
+        if let Some(sub) = def.sub_attribute(key) {
+            *v = drop_read_only(sub, std::mem::take(v));
         }
-    }
-    if out.is_empty() {
+        !v.is_null()
+    });
+    if obj.is_empty() {
         Value::Null
     } else {
-        Value::Object(out)
+        Value::Object(obj)
     }
 }
 

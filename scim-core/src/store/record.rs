@@ -51,7 +51,13 @@ impl Version {
 
     /// The weak entity tag `W/"<n>"` (RFC 9110 §8.8.3, RFC 7644 §3.14).
     pub fn etag(self) -> String {
-        format!("W/\"{}\"", self.0)
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(self.0);
+        let mut tag = String::with_capacity(digits.len() + 4);
+        tag.push_str("W/\"");
+        tag.push_str(digits);
+        tag.push('"');
+        tag
     }
 
     /// Reads an entity tag produced by [`Version::etag`], weak (`W/"3"`) or strong (`"3"`);
