@@ -33,6 +33,7 @@ use crate::error::{ScimError, ScimResult};
 use crate::schema::{AttributeDef, AttributeType, Mutability, ResourceTypeView, Schema};
 use crate::tolerance::Tolerances;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// A schema-checked SCIM resource (RFC 7643 §3): attribute keys in schema case, extension
 /// attributes under their URN key, `schemas`, and the server-owned `id` and `meta`.
@@ -79,7 +80,9 @@ impl Resource {
             )));
         };
         // Phase 1: group raw values by their place in the resource, keys in schema case.
-        let mut core: Map<String, Value> = Map::new();
+        // Core values by their definition (keyed by its name, borrowed: no key copies, and
+        // phase 2 needs no second lookup).
+        let mut core: BTreeMap<&str, (&AttributeDef, Value)> = BTreeMap::new();
         let mut exts: Map<String, Value> = Map::new();
         let mut schemas_seen = false;
         for (key, value) in body {
@@ -88,7 +91,10 @@ impl Resource {
                     check_schemas(view, &value)?;
                     schemas_seen = true;
                 }
-                Target::Core(def, sub) => put_raw(&mut core, def, sub, value),
+                Target::Core(def, sub) => {
+                    let (_, slot) = core.entry(def.name.as_str()).or_insert((def, Value::Null));
+                    put_into(slot, sub, value);
+                }
                 Target::Ext(schema, def, sub) => {
                     if let Some(obj) = ext_object(&mut exts, schema) {
                         put_raw(obj, def, sub, value);
@@ -128,12 +134,9 @@ impl Resource {
 
         // Phase 2: coerce, drop read-only and unassigned values.
         let mut attrs = Map::new();
-        for (name, value) in core {
-            let Some(location) = view.find(Some(&view.core_schema().id), &name) else {
-                continue;
-            };
-            if let Some(v) = coerce_writable(location.attr, value, tolerances, &name)? {
-                attrs.insert(name, v);
+        for (name, (def, value)) in core {
+            if let Some(v) = coerce_writable(def, value, tolerances, name)? {
+                attrs.insert(def.name.clone(), v);
             }
         }
         let mut present_exts = Vec::new();
@@ -488,17 +491,17 @@ fn put_raw(
     sub: Option<&AttributeDef>,
     value: Value,
 ) {
-    match sub {
-        None => match (target.get_mut(&def.name), value) {
-            (Some(Value::Object(existing)), Value::Object(new)) => existing.extend(new),
-            (_, value) => {
-                target.insert(def.name.clone(), value);
-            }
-        },
-        Some(sub) => {
-            let slot = target
-                .entry(def.name.clone())
-                .or_insert_with(|| Value::Object(Map::new()));
+    let slot = target.entry(def.name.clone()).or_insert(Value::Null);
+    put_into(slot, sub, value);
+}
+
+/// Stores a raw value in `slot` (the value of `def`, `null` when not yet given), or in its
+/// sub-attribute `sub`, merging objects given in several places.
+fn put_into(slot: &mut Value, sub: Option<&AttributeDef>, value: Value) {
+    match (sub, slot, value) {
+        (None, Value::Object(existing), Value::Object(new)) => existing.extend(new),
+        (None, slot, value) => *slot = value,
+        (Some(sub), slot, value) => {
             if !slot.is_object() {
                 *slot = Value::Object(Map::new());
             }
