@@ -12,6 +12,16 @@ use clap::Parser;
 use scim_examples::admin::AdminRequest;
 use scim_examples::{AppError, DemoApp, Options, announce, init_tracing};
 
+/// The allocator of this binary: mimalloc, with the default feature `mimalloc` of
+/// `scim-examples` (every binary of the crate sets it, the load-test baseline included).
+/// A SCIM request builds and drops many small objects (the JSON values of bodies and
+/// stored resources); on glibc's allocator about a fifth of a PATCH's instructions are
+/// `malloc` and `free` (BENCHMARKS.md). A host application chooses its own allocator:
+/// the library crates set none.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = Options::parse();
