@@ -46,7 +46,7 @@ fn every_operation_is_audited_and_no_token_text_is_logged() {
         .enable_all()
         .build()
         .unwrap();
-    tracing::subscriber::with_default(subscriber, || {
+    let created_id = tracing::subscriber::with_default(subscriber, || {
         runtime.block_on(async {
             let engine = ScimEngine::builder(MemoryStore::new())
                 .authenticator(BearerAuthenticator::new().with_token("acme", "okta", TOKEN))
@@ -81,7 +81,8 @@ fn every_operation_is_audited_and_no_token_text_is_logged() {
                 )
                 .await;
             assert_eq!(refused.status, 401);
-        });
+            id
+        })
     });
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let audit: Vec<&str> = log.lines().filter(|l| l.contains("scim::audit")).collect();
@@ -109,10 +110,11 @@ fn every_operation_is_audited_and_no_token_text_is_logged() {
         .expect("authentication failure is a warning");
     assert!(auth_failure.contains("authentication failed"));
     // The created id is in the audit trail; neither token ever is.
-    let id_logged = audit
-        .iter()
-        .any(|l| l.contains("create") && l.contains("id="));
-    assert!(id_logged, "create event names the id: {audit:?}");
+    assert!(
+        create.contains(&format!("id=\"{created_id}\""))
+            || create.contains(&format!("id={created_id}")),
+        "create event names the created id {created_id}: {create}"
+    );
     assert!(!log.contains(TOKEN), "the live token leaked into the log");
     assert!(
         !log.contains(WRONG_TOKEN),
