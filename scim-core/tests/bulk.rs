@@ -456,3 +456,33 @@ async fn envelope_errors_are_request_errors() {
     let response = bulk(&engine, bulk_body(json!([]))).await;
     assert_eq!(results(&response), Vec::<Value>::new());
 }
+
+#[tokio::test]
+async fn a_duplicate_answered_with_the_existing_user_lends_its_id_to_bulk_id_references() {
+    let mut config = EngineConfig::default();
+    config.duplicate_policy = scim_core::DuplicatePolicy::ReturnExisting;
+    let (engine, _) = engine_with(config);
+    let existing = create_user(&engine, "bjensen").await;
+    let response = bulk(
+        &engine,
+        bulk_body(json!([
+            {"method": "POST", "path": "/Users", "bulkId": "again",
+             "data": {"schemas": [USER], "userName": "BJensen"}},
+            {"method": "POST", "path": "/Groups", "bulkId": "g",
+             "data": {"schemas": [GROUP], "displayName": "Staff",
+                      "members": [{"type": "User", "value": "bulkId:again"}]}},
+        ])),
+    )
+    .await;
+    let results = results(&response);
+    assert_eq!(results[0]["status"], "200");
+    assert_eq!(
+        results[0]["location"],
+        format!("{BASE}/Users/{existing}").as_str()
+    );
+    assert_eq!(results[1]["status"], "201", "{}", results[1]);
+    let group_location = results[1]["location"].as_str().unwrap();
+    let group_id = group_location.rsplit('/').next().unwrap();
+    let group = send(&engine, Method::Get, &format!("/Groups/{group_id}"), None).await;
+    assert_eq!(member_ids(&group.json()), [existing]);
+}

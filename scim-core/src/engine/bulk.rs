@@ -61,7 +61,7 @@ pub(crate) async fn bulk(
         }))),
         location: None,
         version: None,
-        created: None,
+        resource_id: None,
     })
 }
 
@@ -550,8 +550,10 @@ async fn run_one(
         }
         Err(err) => return fail(err, Some(&path)),
     };
+    // The id a POST answered with (created, or existing under `ReturnExisting`), which
+    // later operations reach through `bulkId`.
     let created_id = if method == Method::Post {
-        created_id(&outcome)
+        outcome.resource_id.clone()
     } else {
         None
     };
@@ -579,19 +581,6 @@ async fn run_one(
         json: Value::Object(entry),
         failed: false,
     }
-}
-
-/// The id of the resource a POST created: as the engine reported it, else the last
-/// segment of `Location`.
-fn created_id(outcome: &Outcome) -> Option<String> {
-    outcome.created.clone().or_else(|| {
-        outcome
-            .location
-            .as_deref()
-            .and_then(|l| l.rsplit('/').next())
-            .filter(|id| !id.is_empty())
-            .map(str::to_owned)
-    })
 }
 
 /// A failed operation's result: `status` as a string and the SCIM error as `response`
@@ -672,21 +661,21 @@ mod tests {
                     body: Some(json!({"id": format!("id{n}")}).into()),
                     location: Some(format!("{BASE}{}/id{n}", op.path)),
                     version: Some(format!("W/\"v{n}\"")),
-                    created: Some(format!("id{n}")),
+                    resource_id: Some(format!("id{n}")),
                 },
                 Method::Delete => Outcome {
                     status: 204,
                     body: None,
                     location: None,
                     version: None,
-                    created: None,
+                    resource_id: None,
                 },
                 _ => Outcome {
                     status: 200,
                     body: Some(json!({}).into()),
                     location: Some(format!("{BASE}{}", op.path)),
                     version: Some(format!("W/\"v{n}\"")),
-                    created: None,
+                    resource_id: None,
                 },
             })
         }

@@ -688,7 +688,7 @@ impl ListWriter {
             body: Some(Body::Raw(self.out)),
             location: None,
             version: None,
-            created: None,
+            resource_id: None,
         }
     }
 }

@@ -739,14 +739,7 @@ impl ScimEngine {
             _ => None,
         };
         let result = self.run(ctx, route, op, pending).await;
-        let id = id.or_else(|| match &result {
-            Ok(Outcome {
-                status: 201,
-                created,
-                ..
-            }) => created.clone(),
-            _ => None,
-        });
+        let id = id.or_else(|| result.as_ref().ok()?.resource_id.clone());
         audit(ctx, name, route.resource_type(), id.as_deref(), &result);
         result
     }
@@ -872,7 +865,7 @@ impl ScimEngine {
             body: Some(Body::Json(body)),
             location: None,
             version: None,
-            created: None,
+            resource_id: None,
         })
     }
 
@@ -1240,9 +1233,10 @@ pub(crate) struct Outcome {
     pub(crate) location: Option<String>,
     /// `ETag` (the resource's `meta.version`).
     pub(crate) version: Option<String>,
-    /// The `id` of the resource a POST created (for the audit event and the Bulk result),
-    /// known without reading it back from the body.
-    pub(crate) created: Option<String>,
+    /// The `id` of the resource a POST answered with: the one it created, or the existing
+    /// one a duplicate was answered with ([`DuplicatePolicy::ReturnExisting`]). For the
+    /// audit event and Bulk `bulkId` references, known without reading the body back.
+    pub(crate) resource_id: Option<String>,
 }
 
 impl Outcome {

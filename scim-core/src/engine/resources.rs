@@ -77,7 +77,7 @@ fn single(status: u16, body: Vec<u8>, version: Version, location: Option<String>
         body: Some(Body::Raw(body)),
         location,
         version: Some(version.etag()),
-        created: None,
+        resource_id: None,
     }
 }
 
@@ -87,7 +87,7 @@ fn no_content(version: Option<Version>) -> Outcome {
         body: None,
         location: None,
         version: version.map(Version::etag),
-        created: None,
+        resource_id: None,
     }
 }
 
@@ -452,7 +452,7 @@ impl ScimEngine {
                 let body = Renderer::new(self, ctx, view, &projection)?
                     .render(&record, Derived::default())?;
                 let mut outcome = single(201, body, record.version(), Some(location));
-                outcome.created = Some(record.id().to_owned());
+                outcome.resource_id = Some(record.id().to_owned());
                 Ok(outcome)
             }
             Err(StoreError::Uniqueness(detail)) => {
@@ -478,7 +478,10 @@ impl ScimEngine {
                                 let body = self
                                     .render_one(ctx, view, existing, &projection, "create")
                                     .await?;
-                                return Ok(single(200, body, existing.version(), Some(location)));
+                                let mut outcome =
+                                    single(200, body, existing.version(), Some(location));
+                                outcome.resource_id = Some(existing.id().to_owned());
+                                return Ok(outcome);
                             }
                         }
                     }
