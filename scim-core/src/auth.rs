@@ -126,15 +126,26 @@ pub struct BearerAuthenticator {
 
 /// One stored token: its digest and the principal it authenticates.
 struct TokenEntry {
-    digest: [u8; 32],
+    digest: TokenDigest,
     tenant: Arc<str>,
     label: Arc<str>,
     user_id: Option<String>,
     profile: Option<Profile>,
 }
 
-fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+/// A token's SHA-256 digest as four 64-bit words: compared a word at a time in constant
+/// time, four `subtle` comparisons instead of thirty-two.
+type TokenDigest = [u64; 4];
+
+fn digest(token: &str) -> TokenDigest {
+    let bytes: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let mut words = [0u64; 4];
+    for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(chunk);
+        *word = u64::from_le_bytes(eight);
+    }
+    words
 }
 
 /// Whether `token` could ever be presented in an `Authorization: Bearer` header:

@@ -35,36 +35,49 @@ pub(crate) fn write_date_time(out: &mut Vec<u8>, t: DateTime<Utc>) {
         out.extend_from_slice(t.to_rfc3339_opts(SecondsFormat::Millis, true).as_bytes());
         return;
     }
-    let two = |out: &mut Vec<u8>, n: u32| {
-        out.push(b'0' + (n / 10 % 10) as u8);
-        out.push(b'0' + (n % 10) as u8);
-    };
-    let year = year.unsigned_abs();
-    two(out, year / 100);
-    two(out, year % 100);
-    out.push(b'-');
-    two(out, date.month());
-    out.push(b'-');
-    two(out, date.day());
-    out.push(b'T');
-    two(out, time.hour());
-    out.push(b':');
-    two(out, time.minute());
-    out.push(b':');
-    two(out, time.second());
-    out.push(b'.');
-    let millis = (time.nanosecond() / 1_000_000).min(999);
-    out.push(b'0' + (millis / 100) as u8);
-    two(out, millis % 100);
-    out.push(b'Z');
+    // `YYYY-MM-DDTHH:MM:SS.mmmZ`, built on the stack and appended in one copy.
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let (y, mo, d) = (year.unsigned_abs(), date.month(), date.day());
+    let (h, mi, s) = (time.hour(), time.minute(), time.second());
+    let ms = (time.nanosecond() / 1_000_000).min(999);
+    let text = [
+        digit(y / 1000),
+        digit(y / 100),
+        digit(y / 10),
+        digit(y),
+        b'-',
+        digit(mo / 10),
+        digit(mo),
+        b'-',
+        digit(d / 10),
+        digit(d),
+        b'T',
+        digit(h / 10),
+        digit(h),
+        b':',
+        digit(mi / 10),
+        digit(mi),
+        b':',
+        digit(s / 10),
+        digit(s),
+        b'.',
+        digit(ms / 100),
+        digit(ms / 10),
+        digit(ms),
+        b'Z',
+    ];
+    out.extend_from_slice(&text);
 }
 
 /// `now` without its sub-millisecond part (RFC 7643 §3.1 instants are kept to the
 /// millisecond, so they survive a round trip through any database unchanged).
 pub fn truncate_to_millis(now: DateTime<Utc>) -> DateTime<Utc> {
     let nanos = now.nanosecond();
-    now.with_nanosecond(nanos - nanos % 1_000_000)
-        .unwrap_or(now)
+    // On the UTC wall clock: `DateTime::with_nanosecond` goes through local time and back,
+    // deriving the calendar date twice (this runs for every request).
+    now.naive_utc()
+        .with_nanosecond(nanos - nanos % 1_000_000)
+        .map_or(now, |t| t.and_utc())
 }
 
 /// The absolute (or, with an empty `base_url`, relative) location of a resource
@@ -120,6 +133,24 @@ mod tests {
                 format_date_time(t),
                 t.to_rfc3339_opts(SecondsFormat::Millis, true)
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// Any instant from year 0 to 9999: the text is chrono's RFC 3339 with milliseconds,
+        /// and truncation agrees with chrono's own `with_nanosecond`.
+        #[test]
+        fn dates_format_and_truncate_as_chrono_does(
+            seconds in -62_167_219_200i64..253_402_300_800i64,
+            nanos in 0u32..1_000_000_000,
+        ) {
+            let t = DateTime::from_timestamp(seconds, nanos).unwrap();
+            proptest::prop_assert_eq!(
+                format_date_time(t),
+                t.to_rfc3339_opts(SecondsFormat::Millis, true)
+            );
+            let truncated = t.with_nanosecond(nanos - nanos % 1_000_000).unwrap();
+            proptest::prop_assert_eq!(truncate_to_millis(t), truncated);
         }
     }
 }

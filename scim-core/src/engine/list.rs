@@ -103,35 +103,55 @@ impl<'a> QueryParams<'a> {
 /// Decodes `%XX` escapes and `+` (a space in query strings); borrows `input` when it has
 /// neither.
 fn percent_decode(input: &str) -> Result<Cow<'_, str>, ScimError> {
-    if !input.bytes().any(|b| b == b'%' || b == b'+') {
-        return Ok(Cow::Borrowed(input));
-    }
     let bytes = input.as_bytes();
+    let special = |b: &u8| *b == b'%' || *b == b'+';
+    let Some(first) = bytes.iter().position(special) else {
+        return Ok(Cow::Borrowed(input));
+    };
     let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
+    let mut rest = bytes;
+    let mut next = Some(first);
+    // Runs without an escape are copied whole; only `%XX` and `+` are looked at.
+    while let Some(at) = next {
+        let (run, escape) = rest.split_at(at);
+        out.extend_from_slice(run);
+        rest = match escape {
+            [b'+', tail @ ..] => {
+                out.push(b' ');
+                tail
             }
-            b => out.push(b),
-        }
-        i += 1;
+            [b'%', high, low, tail @ ..] => match (hex_digit(*high), hex_digit(*low)) {
+                (Some(high), Some(low)) => {
+                    out.push(high << 4 | low);
+                    tail
+                }
+                _ => literal_percent(&mut out, escape),
+            },
+            // A `%` without two hex digits stands for itself.
+            _ => literal_percent(&mut out, escape),
+        };
+        next = rest.iter().position(special);
     }
+    out.extend_from_slice(rest);
     String::from_utf8(out).map(Cow::Owned).map_err(|_| {
         ScimError::InvalidValue("a query parameter is not valid percent-encoded UTF-8".into())
     })
+}
+
+/// Writes the `%` that starts `escape` as itself; the rest of `escape` is still to decode.
+fn literal_percent<'a>(out: &mut Vec<u8>, escape: &'a [u8]) -> &'a [u8] {
+    out.push(b'%');
+    escape.get(1..).unwrap_or_default()
+}
+
+/// The value of one hexadecimal digit (RFC 3986 §2.1 `HEXDIG`, either case).
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// The list/search parameters of one request (RFC 7644 §3.4.2, §3.4.3; RFC 9865).
@@ -708,6 +728,63 @@ mod tests {
         assert_eq!(q.get("attributes"), Some("a b"));
         assert_eq!(q.get("x"), Some(""));
         assert!(QueryParams::parse(Some("a=%FF")).is_err());
+    }
+
+    /// The decoder as the RFC reads, one byte at a time: the oracle of the property below.
+    fn decode_bytewise(input: &str) -> Option<String> {
+        let bytes = input.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' => match bytes
+                    .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                },
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).ok()
+    }
+
+    #[test]
+    fn stray_percent_signs_stand_for_themselves() {
+        for (raw, decoded) in [
+            ("100%", "100%"),
+            ("%", "%"),
+            ("%4", "%4"),
+            ("%zz%41", "%zzA"),
+            ("%%41", "%A"),
+            ("%+", "% "),
+            // `from_str_radix` would read `+1` as a signed number; a HEXDIG is not a sign.
+            ("%+1", "% 1"),
+            ("a%2", "a%2"),
+            ("%e2%82%AC+", "€ "),
+        ] {
+            assert_eq!(percent_decode(raw).ok().as_deref(), Some(decoded), "{raw}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Runs are copied whole, escapes decoded one by one: the same text as decoding
+        /// byte by byte, for any mix of escapes, stray `%`, `+` and non-ASCII text.
+        #[test]
+        fn decoding_runs_matches_decoding_bytes(
+            input in "([a-zA-Z0-9 \"+%é€-]|%[0-9a-fA-F]{2}|%[0-9a-fA-F]|%[g-z+][0-9a-f+]){0,24}"
+        ) {
+            let fast = percent_decode(&input).ok().map(Cow::into_owned);
+            proptest::prop_assert_eq!(fast, decode_bytewise(&input));
+        }
     }
 
     #[test]
