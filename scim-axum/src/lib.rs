@@ -288,13 +288,22 @@ fn into_axum(response: ScimResponse) -> Response {
         StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = out.headers_mut();
     for (name, value) in response.headers {
-        if let (Ok(name), Ok(value)) =
-            (HeaderName::from_bytes(name.as_bytes()), header_value(value))
-        {
+        if let (Ok(name), Ok(value)) = (header_name(&name), header_value(value)) {
             headers.append(name, value);
         }
     }
     out
+}
+
+/// The name of a response header: the ones every response carries without parsing.
+fn header_name(name: &str) -> Result<HeaderName, axum::http::header::InvalidHeaderName> {
+    use axum::http::header;
+    match name {
+        "content-type" => Ok(header::CONTENT_TYPE),
+        "etag" => Ok(header::ETAG),
+        "location" => Ok(header::LOCATION),
+        _ => HeaderName::from_bytes(name.as_bytes()),
+    }
 }
 
 /// A header value without copying: fixed values are borrowed, others handed over.

@@ -656,7 +656,7 @@ impl ScimEngine {
                 return result;
             }
         };
-        let op = Operation {
+        let mut op = Operation {
             method: request.method,
             path: &request.path,
             query: request.query.as_deref(),
@@ -664,7 +664,7 @@ impl ScimEngine {
             if_none_match: request.headers.get("if-none-match"),
             body,
         };
-        self.execute_on(ctx, route, op, pending).await
+        self.execute_on(ctx, route, &mut op, pending).await
     }
 
     /// Method, size, media type and JSON syntax of a request; the parsed body.
@@ -717,11 +717,11 @@ impl ScimEngine {
     pub(crate) async fn execute(
         &self,
         ctx: &RequestContext,
-        op: Operation<'_>,
+        mut op: Operation<'_>,
         pending: &mut PendingRevocations,
     ) -> Result<Outcome, ScimError> {
         let route = route::parse(&self.inner.registry, op.path);
-        self.execute_on(ctx, route, op, pending).await
+        self.execute_on(ctx, route, &mut op, pending).await
     }
 
     /// [`execute`](Self::execute) for an operation whose path was already parsed to `route`.
@@ -729,7 +729,7 @@ impl ScimEngine {
         &self,
         ctx: &RequestContext,
         route: Route<'_>,
-        op: Operation<'_>,
+        op: &mut Operation<'_>,
         pending: &mut PendingRevocations,
     ) -> Result<Outcome, ScimError> {
         let name = operation_name(op.method, &route);
@@ -748,7 +748,7 @@ impl ScimEngine {
         &self,
         ctx: &RequestContext,
         route: Route<'_>,
-        op: Operation<'_>,
+        op: &mut Operation<'_>,
         pending: &mut PendingRevocations,
     ) -> Result<Outcome, ScimError> {
         let not_allowed = |what: &str| {
@@ -827,7 +827,7 @@ impl ScimEngine {
         ctx: &RequestContext,
         view: &crate::schema::ResourceTypeView,
         id: &str,
-        op: Operation<'_>,
+        op: &mut Operation<'_>,
         pending: &mut PendingRevocations,
     ) -> Result<Outcome, ScimError> {
         match op.method {

@@ -434,11 +434,11 @@ impl ScimEngine {
         &self,
         ctx: &RequestContext,
         view: &ResourceTypeView,
-        op: Operation<'_>,
+        op: &mut Operation<'_>,
     ) -> Result<Outcome, ScimError> {
         let params = QueryParams::parse(op.query)?;
         let projection = self.projection(view, &params)?;
-        let body = op.body.ok_or_else(|| missing_body("POST"))?;
+        let body = op.body.take().ok_or_else(|| missing_body("POST"))?;
         let resource = Resource::from_client(view, body, self.tolerances(ctx))?;
         self.reserved(view, &resource)?;
         self.within_limits(&resource)?;
@@ -498,12 +498,12 @@ impl ScimEngine {
         ctx: &RequestContext,
         view: &ResourceTypeView,
         id: &str,
-        op: Operation<'_>,
+        op: &mut Operation<'_>,
         pending: &mut PendingRevocations,
     ) -> Result<Outcome, ScimError> {
         let params = QueryParams::parse(op.query)?;
         let projection = self.projection(view, &params)?;
-        let body = op.body.ok_or_else(|| missing_body("PUT"))?;
+        let body = op.body.take().ok_or_else(|| missing_body("PUT"))?;
         let replacement = Resource::from_client(view, body, self.tolerances(ctx))?;
         let mut attempt = 0;
         loop {
@@ -595,7 +595,7 @@ impl ScimEngine {
         ctx: &RequestContext,
         view: &ResourceTypeView,
         id: &str,
-        op: Operation<'_>,
+        op: &Operation<'_>,
         pending: &mut PendingRevocations,
     ) -> Result<Outcome, ScimError> {
         let params = QueryParams::parse(op.query)?;
@@ -850,7 +850,7 @@ impl ScimEngine {
         ctx: &RequestContext,
         view: &ResourceTypeView,
         id: &str,
-        op: Operation<'_>,
+        op: &Operation<'_>,
         pending: &mut PendingRevocations,
     ) -> Result<Outcome, ScimError> {
         let user = is_user(view);

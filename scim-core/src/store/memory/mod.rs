@@ -132,7 +132,43 @@ impl MemoryStore {
 
 #[derive(Default)]
 struct TenantState {
-    types: HashMap<String, TypeData>,
+    types: TypeMap,
+}
+
+/// A tenant's data per resource type. A registry has a handful of types (usually `User`
+/// and `Group`), so comparing their names beats hashing one on every request.
+#[derive(Default)]
+struct TypeMap(Vec<(String, TypeData)>);
+
+impl TypeMap {
+    fn get(&self, name: &str) -> Option<&TypeData> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, d)| d)
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut TypeData> {
+        self.0.iter_mut().find(|(n, _)| n == name).map(|(_, d)| d)
+    }
+
+    /// The data of `view`'s type, created empty on first use.
+    fn get_or_create(&mut self, view: &ResourceTypeView) -> &mut TypeData {
+        let name = type_key(view);
+        let at = match self.0.iter().position(|(n, _)| n == name) {
+            Some(at) => at,
+            None => {
+                self.0.push((name.to_owned(), TypeData::new(view)));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[at].1
+    }
+
+    fn values(&self) -> impl Iterator<Item = &TypeData> {
+        self.0.iter().map(|(_, d)| d)
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut TypeData> {
+        self.0.iter_mut().map(|(_, d)| d)
+    }
 }
 
 /// One stored resource.
@@ -260,10 +296,7 @@ impl TenantState {
         view: &ResourceTypeView,
         resource: &StoredResource,
     ) -> Result<(), StoreError> {
-        let data = self
-            .types
-            .entry(type_key(view).to_owned())
-            .or_insert_with(|| TypeData::new(view));
+        let data = self.types.get_or_create(view);
         if data.entries.contains_key(resource.id()) {
             return Err(StoreError::Uniqueness(format!(
                 "id `{}` is already taken",
