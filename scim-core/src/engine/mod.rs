@@ -831,7 +831,7 @@ impl ScimEngine {
         pending: &mut PendingRevocations,
     ) -> Result<Outcome, ScimError> {
         match op.method {
-            Method::Get => self.get_one(ctx, view, id, &op).await,
+            Method::Get => self.get_one(ctx, view, id, op).await,
             Method::Put => self.replace(ctx, view, id, op, pending).await,
             Method::Patch => self.modify(ctx, view, id, op, pending).await,
             Method::Delete => self.remove(ctx, view, id, op, pending).await,
