@@ -288,7 +288,7 @@ fn into_axum(response: ScimResponse) -> Response {
         StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = out.headers_mut();
     for (name, value) in response.headers {
-        if let (Ok(name), Ok(value)) = (header_name(&name), header_value(value)) {
+        if let (Ok(name), Ok(value)) = (header_name(name), header_value(value)) {
             headers.append(name, value);
         }
     }
