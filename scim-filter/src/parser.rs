@@ -105,16 +105,19 @@ fn plain_comparison(input: &str) -> Option<Filter> {
     let path = plain_attr_path(path)?;
     let rest = rest.trim_start_matches(is_sp);
     let (op, rest) = rest.split_once(is_sp)?;
-    let op = match op.to_ascii_lowercase().as_str() {
-        "eq" => CompareOp::Eq,
-        "ne" => CompareOp::Ne,
-        "co" => CompareOp::Co,
-        "sw" => CompareOp::Sw,
-        "ew" => CompareOp::Ew,
-        "gt" => CompareOp::Gt,
-        "lt" => CompareOp::Lt,
-        "ge" => CompareOp::Ge,
-        "le" => CompareOp::Le,
+    let [first, second] = op.as_bytes() else {
+        return None;
+    };
+    let op = match [first.to_ascii_lowercase(), second.to_ascii_lowercase()] {
+        [b'e', b'q'] => CompareOp::Eq,
+        [b'n', b'e'] => CompareOp::Ne,
+        [b'c', b'o'] => CompareOp::Co,
+        [b's', b'w'] => CompareOp::Sw,
+        [b'e', b'w'] => CompareOp::Ew,
+        [b'g', b't'] => CompareOp::Gt,
+        [b'l', b't'] => CompareOp::Lt,
+        [b'g', b'e'] => CompareOp::Ge,
+        [b'l', b'e'] => CompareOp::Le,
         _ => return None,
     };
     let literal = rest.trim_start_matches(is_sp);
@@ -180,6 +183,10 @@ fn prescan(input: &str, limits: &Limits, mode: Mode) -> Result<(), FilterError> 
             0,
             format!("the {} is empty", mode.noun()),
         ));
+    }
+    // Without an opening bracket nothing nests (a quick scan; most filters are flat).
+    if !input.bytes().any(|b| b == b'(' || b == b'[') {
+        return Ok(());
     }
     let max_depth = limits.max_depth.min(HARD_MAX_DEPTH);
     let mut depth = 0usize;
@@ -1123,6 +1130,10 @@ mod tests {
             r#"userName eq 1"#,
             r#"userName eq "é""#,
             r#"userName eq "x"y""#,
+            r#"userName éq "x""#,
+            r#"meta.lastModified lE "2024-01-01T00:00:00Z""#,
+            r#"userName GE "m""#,
+            r#"userName e "x""#,
         ] {
             let pest = parse_filter_pest(input, Mode::Filter).ok();
             if input.starts_with("userName eq \"b") || input.starts_with("name.") {
