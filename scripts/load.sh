@@ -23,7 +23,11 @@
 # Usage: scripts/load.sh [--duration 5s] [--warmup 2s] [--connections 32] [--preload 10000]
 #                        [--runs 3] [--scenarios "get filter patch post page"]
 #                        [--servers "baseline scim"] [--database memory|sqlite|postgres]
-#                        [--no-build]
+#                        [--log-level LEVEL] [--no-build]
+#
+# --log-level LEVEL runs the SCIM server with RUST_LOG=LEVEL instead of its default (INFO,
+#   every audit event written); e.g. `--log-level warn` shows what the audit lines cost.
+#   The targets are for the default.
 set -euo pipefail
 
 DURATION=5s
@@ -34,6 +38,7 @@ RUNS=3
 SCENARIOS="get filter patch post page"
 SERVERS="baseline scim"
 BUILD=1
+LOG_LEVEL=""
 DATABASE=memory
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -45,8 +50,9 @@ while [ $# -gt 0 ]; do
     --scenarios) SCENARIOS=$2; shift 2 ;;
     --servers) SERVERS=$2; shift 2 ;;
     --database) DATABASE=$2; shift 2 ;;
+    --log-level) LOG_LEVEL=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n 2,25p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,30p "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -123,7 +129,9 @@ start_server() { # <baseline|scim>
   esac
   # The example server as the README starts it: its default log level (INFO, every audit
   # event written) and its log writer; stderr goes to a file. The baseline logs nothing.
-  env -u RUST_LOG TOKIO_WORKER_THREADS=1 "${PIN_SERVER[@]}" "${args[@]}" >>"$OUT/$kind.log" 2>&1 &
+  local log=()
+  [ "$kind" = scim ] && [ -n "$LOG_LEVEL" ] && log=("RUST_LOG=$LOG_LEVEL")
+  env -u RUST_LOG "${log[@]}" TOKIO_WORKER_THREADS=1 "${PIN_SERVER[@]}" "${args[@]}" >>"$OUT/$kind.log" 2>&1 &
   SERVER_PID=$!
   local url="http://127.0.0.1:$PORT/scim/v2/Users?count=1"
   for _ in $(seq 1 300); do
@@ -189,7 +197,7 @@ done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo
-echo "wrk -t1 -c$CONNECTIONS -d$DURATION, $PRELOAD users preloaded, database: $DATABASE, median of $RUNS round(s)"
+echo "wrk -t1 -c$CONNECTIONS -d$DURATION, $PRELOAD users preloaded, database: $DATABASE, median of $RUNS round(s)${LOG_LEVEL:+, SCIM server at RUST_LOG=$LOG_LEVEL}"
 printf '| %-28s | %12s | %12s | %6s | %6s | %17s | %17s | %6s |\n' scenario "baseline r/s" "SCIM r/s" ratio target "baseline p50/p99" "SCIM p50/p99" errors
 printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' "------------------------------" "--------------" "--------------" "--------" "--------" "-------------------" "-------------------" "--------"
 for scenario in $SCENARIOS; do

@@ -380,11 +380,11 @@ impl Visit for PlainFields<'_> {
         if field.name() == "message" {
             return self.line.push_str(value);
         }
-        // Printable ASCII without a quote or backslash reads the same escaped or not.
-        if value
-            .bytes()
-            .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
-        {
+        // Printable ASCII without a quote or backslash reads the same escaped or not. (A
+        // fold without early exit: the compiler checks many bytes at a time.)
+        if value.bytes().fold(true, |plain, b| {
+            plain & (b' '..=b'~').contains(&b) & (b != b'"') & (b != b'\\')
+        }) {
             self.line.push('"');
             self.line.push_str(value);
             self.line.push('"');
@@ -452,6 +452,7 @@ mod tests {
                 tenant = "default",
                 subject = %label,
                 id = "a\"b\nc",
+                note = "x\\é~",
                 status = 201u16,
                 delta = -12i64,
                 ok = true,
@@ -464,7 +465,7 @@ mod tests {
         assert!(time.ends_with('Z') && time.as_bytes()[10] == b'T', "{text}");
         assert_eq!(
             rest,
-            " INFO scim::audit: created tenant=\"default\" subject=scim-token-1 id=\"a\\\"b\\nc\" status=201 delta=-12 ok=true\n"
+            " INFO scim::audit: created tenant=\"default\" subject=scim-token-1 id=\"a\\\"b\\nc\" note=\"x\\\\é~\" status=201 delta=-12 ok=true\n"
         );
     }
 
