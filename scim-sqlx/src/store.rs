@@ -528,18 +528,14 @@ impl SqlStore {
     /// `, (<the row's memberships as JSON>)` for a type that derives `groups`: read in the
     /// same statement as the row, so the engine needs no `memberships` query.
     fn push_groups_column(&self, sql: &mut SqlBuilder) {
-        let group_type = sql.placeholder(Param::Text(self.group_type.clone()));
-        let from = format!(
-            "FROM scim_members m JOIN scim_resources g ON g.tenant = m.tenant AND g.resource_type = m.resource_type AND g.id = m.group_id WHERE m.tenant = r.tenant AND m.resource_type = {group_type} AND m.member = r.id"
-        );
-        sql.push(&match self.dialect() {
-            Dialect::Sqlite => format!(
-                ", (SELECT json_group_array(json_array(m.group_id, g.display_name)) {from})"
-            ),
-            Dialect::Postgres => format!(
-                ", (SELECT COALESCE(json_agg(json_build_array(m.group_id, g.display_name)), '[]'::json)::text {from})"
-            ),
+        // Pushed piece by piece (every read of a User builds it).
+        sql.push(match self.dialect() {
+            Dialect::Sqlite => ", (SELECT json_group_array(json_array(m.group_id, g.display_name)) ",
+            Dialect::Postgres => ", (SELECT COALESCE(json_agg(json_build_array(m.group_id, g.display_name)), '[]'::json)::text ",
         });
+        sql.push("FROM scim_members m JOIN scim_resources g ON g.tenant = m.tenant AND g.resource_type = m.resource_type AND g.id = m.group_id WHERE m.tenant = r.tenant AND m.resource_type = ");
+        sql.push_param(Param::Text(self.group_type.clone()));
+        sql.push(" AND m.member = r.id)");
     }
 
     /// Inserts the unique keys of `resource`; a taken one fails with its attribute.
@@ -1169,7 +1165,7 @@ impl Store for SqlStore {
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
         let mut sql = self.sql();
-        sql.push(&format!("SELECT {COLUMNS}"));
+        sql.push("SELECT ").push(COLUMNS);
         let derives = view.derives_groups();
         if derives {
             self.push_groups_column(&mut sql);
@@ -1242,7 +1238,7 @@ impl Store for SqlStore {
         // An unfiltered page reads its total from `scim_counts` in the same statement.
         let counted = query.filter.is_none() && limit.is_some();
         let mut sql = self.sql();
-        sql.push(&format!("SELECT {COLUMNS}"));
+        sql.push("SELECT ").push(COLUMNS);
         if derives {
             self.push_groups_column(&mut sql);
         }
