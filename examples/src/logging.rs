@@ -290,7 +290,19 @@ where
 /// One event as a line: timestamp, level, target, fields, newline.
 fn format_line(line: &mut String, event: &Event<'_>) -> fmt::Result {
     let metadata = event.metadata();
-    push_timestamp(line, chrono::Utc::now())?;
+    // The system clock as seconds and nanoseconds: a calendar date is only worked out when
+    // the second changes (below), not for every line.
+    let (unix, nanos) = match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(since) => (
+            i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+            since.subsec_nanos(),
+        ),
+        Err(_) => {
+            let now = chrono::Utc::now();
+            (now.timestamp(), now.timestamp_subsec_nanos())
+        }
+    };
+    push_timestamp(line, unix, nanos)?;
     // `{:>5}` of the level, as the default format pads it.
     line.push_str(match *metadata.level() {
         tracing::Level::ERROR => " ERROR ",
@@ -314,8 +326,7 @@ fn format_line(line: &mut String, event: &Event<'_>) -> fmt::Result {
 
 /// RFC 3339 in UTC with microseconds, as `tracing_subscriber`'s default timer writes it.
 /// The text up to the second is formatted once per second (per thread) and reused.
-fn push_timestamp(line: &mut String, now: chrono::DateTime<chrono::Utc>) -> fmt::Result {
-    use chrono::Timelike;
+fn push_timestamp(line: &mut String, unix: i64, nanos: u32) -> fmt::Result {
     use fmt::Write;
     /// `YYYY-MM-DDTHH:MM:SS.` of the last second formatted on this thread.
     #[derive(Clone, Copy)]
@@ -326,20 +337,23 @@ fn push_timestamp(line: &mut String, now: chrono::DateTime<chrono::Utc>) -> fmt:
     thread_local! {
         static LAST: std::cell::Cell<Option<Second>> = const { std::cell::Cell::new(None) };
     }
-    let unix = now.timestamp();
+    let prefix = |unix| {
+        chrono::DateTime::from_timestamp(unix, 0)
+            .map(|second| second.format("%Y-%m-%dT%H:%M:%S.").to_string())
+            .ok_or(fmt::Error)
+    };
     let second = match LAST.get() {
         Some(second) if second.unix == unix => Some(second),
         _ => {
-            let text = now.format("%Y-%m-%dT%H:%M:%S.").to_string();
             // Years past 9999 do not fit the cached form; they are written in full below.
-            let second = <[u8; 20]>::try_from(text.as_bytes())
+            let second = <[u8; 20]>::try_from(prefix(unix)?.as_bytes())
                 .ok()
                 .map(|text| Second { unix, text });
             LAST.set(second);
             second
         }
     };
-    let micros = now.nanosecond() / 1000 % 1_000_000;
+    let micros = nanos / 1000 % 1_000_000;
     match second {
         Some(second) => {
             line.push_str(std::str::from_utf8(&second.text).map_err(|_| fmt::Error)?);
@@ -350,7 +364,7 @@ fn push_timestamp(line: &mut String, now: chrono::DateTime<chrono::Utc>) -> fmt:
             line.push('Z');
             Ok(())
         }
-        None => write!(line, "{}{micros:06}Z", now.format("%Y-%m-%dT%H:%M:%S.")),
+        None => write!(line, "{}{micros:06}Z", prefix(unix)?),
     }
 }
 
@@ -475,7 +489,7 @@ mod tests {
         let at = |secs: i64, micros: u32| {
             let time = chrono::Utc.timestamp_opt(secs, micros * 1000).unwrap();
             let mut line = String::new();
-            super::push_timestamp(&mut line, time).unwrap();
+            super::push_timestamp(&mut line, secs, micros * 1000).unwrap();
             assert_eq!(
                 line,
                 time.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
