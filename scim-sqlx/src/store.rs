@@ -275,6 +275,10 @@ fn row_reader(with_groups: bool) -> RowReader {
 
 /// Attaches the `[[group id, display name], …]` JSON of [`SqlStore::groups_column`].
 fn with_groups(record: StoredResource, groups: &str) -> Result<StoredResource, StoreError> {
+    // Most Users are in no Group: both dialects write that as `[]`.
+    if groups == "[]" {
+        return Ok(record.with_groups(Vec::new()));
+    }
     let pairs: Vec<(String, Option<String>)> =
         serde_json::from_str(groups).map_err(StoreError::backend)?;
     let id = record.id().to_owned();
