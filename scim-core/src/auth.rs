@@ -43,10 +43,22 @@ pub trait Authenticator: Send + Sync + 'static {
 
 /// A shared authenticator authenticates like the one it shares, so a host can hand the
 /// engine an `Arc<dyn Authenticator>` it also uses elsewhere.
-#[async_trait]
+///
+/// Written out rather than with `#[async_trait]`: it hands back the shared authenticator's
+/// own future instead of boxing a second future around it.
 impl<T: Authenticator + ?Sized> Authenticator for Arc<T> {
-    async fn authenticate(&self, headers: &Headers) -> Result<Principal, AuthError> {
-        T::authenticate(self, headers).await
+    fn authenticate<'s, 'h, 'f>(
+        &'s self,
+        headers: &'h Headers,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Principal, AuthError>> + Send + 'f>,
+    >
+    where
+        's: 'f,
+        'h: 'f,
+        Self: 'f,
+    {
+        T::authenticate(self, headers)
     }
 }
 

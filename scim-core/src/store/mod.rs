@@ -288,62 +288,111 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
+/// A future of a [`Store`] method, as `async_trait` shapes them.
+type StoreFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
 /// A shared store is a store (so a host can keep a handle to the store it gave the engine).
-#[async_trait]
+///
+/// Written out rather than with `#[async_trait]`: each method hands back the shared store's
+/// own future instead of boxing a second future around it.
 impl<S: Store + ?Sized> Store for Arc<S> {
-    async fn create(
-        &self,
-        ctx: &RequestContext,
-        view: &ResourceTypeView,
-        resource: &StoredResource,
-    ) -> Result<(), StoreError> {
-        (**self).create(ctx, view, resource).await
+    fn create<'s, 'c, 'v, 'r, 'f>(
+        &'s self,
+        ctx: &'c RequestContext,
+        view: &'v ResourceTypeView,
+        resource: &'r StoredResource,
+    ) -> StoreFuture<'f, ()>
+    where
+        's: 'f,
+        'c: 'f,
+        'v: 'f,
+        'r: 'f,
+        Self: 'f,
+    {
+        (**self).create(ctx, view, resource)
     }
 
-    async fn get(
-        &self,
-        ctx: &RequestContext,
-        view: &ResourceTypeView,
-        id: &str,
-    ) -> Result<Option<StoredResource>, StoreError> {
-        (**self).get(ctx, view, id).await
+    fn get<'s, 'c, 'v, 'i, 'f>(
+        &'s self,
+        ctx: &'c RequestContext,
+        view: &'v ResourceTypeView,
+        id: &'i str,
+    ) -> StoreFuture<'f, Option<StoredResource>>
+    where
+        's: 'f,
+        'c: 'f,
+        'v: 'f,
+        'i: 'f,
+        Self: 'f,
+    {
+        (**self).get(ctx, view, id)
     }
 
-    async fn replace(
-        &self,
-        ctx: &RequestContext,
-        view: &ResourceTypeView,
-        resource: &StoredResource,
+    fn replace<'s, 'c, 'v, 'r, 'f>(
+        &'s self,
+        ctx: &'c RequestContext,
+        view: &'v ResourceTypeView,
+        resource: &'r StoredResource,
         expected: Version,
-    ) -> Result<(), StoreError> {
-        (**self).replace(ctx, view, resource, expected).await
+    ) -> StoreFuture<'f, ()>
+    where
+        's: 'f,
+        'c: 'f,
+        'v: 'f,
+        'r: 'f,
+        Self: 'f,
+    {
+        (**self).replace(ctx, view, resource, expected)
     }
 
-    async fn delete(
-        &self,
-        ctx: &RequestContext,
-        view: &ResourceTypeView,
-        id: &str,
+    fn delete<'s, 'c, 'v, 'i, 'f>(
+        &'s self,
+        ctx: &'c RequestContext,
+        view: &'v ResourceTypeView,
+        id: &'i str,
         expected: Option<Version>,
-    ) -> Result<(), StoreError> {
-        (**self).delete(ctx, view, id, expected).await
+    ) -> StoreFuture<'f, ()>
+    where
+        's: 'f,
+        'c: 'f,
+        'v: 'f,
+        'i: 'f,
+        Self: 'f,
+    {
+        (**self).delete(ctx, view, id, expected)
     }
 
-    async fn query(
-        &self,
-        ctx: &RequestContext,
-        query: &Query<'_>,
-    ) -> Result<QueryPage, StoreError> {
-        (**self).query(ctx, query).await
+    fn query<'s, 'c, 'q, 'a, 'f>(
+        &'s self,
+        ctx: &'c RequestContext,
+        query: &'q Query<'a>,
+    ) -> StoreFuture<'f, QueryPage>
+    where
+        's: 'f,
+        'c: 'f,
+        'q: 'f,
+        'a: 'f,
+        Self: 'f,
+    {
+        (**self).query(ctx, query)
     }
 
-    async fn memberships(
-        &self,
-        ctx: &RequestContext,
-        groups: &ResourceTypeView,
-        member_ids: &[&str],
-    ) -> Result<Vec<Membership>, StoreError> {
-        (**self).memberships(ctx, groups, member_ids).await
+    fn memberships<'s, 'c, 'g, 'm, 'i, 'f>(
+        &'s self,
+        ctx: &'c RequestContext,
+        groups: &'g ResourceTypeView,
+        member_ids: &'m [&'i str],
+    ) -> StoreFuture<'f, Vec<Membership>>
+    where
+        's: 'f,
+        'c: 'f,
+        'g: 'f,
+        'm: 'f,
+        'i: 'f,
+        Self: 'f,
+    {
+        (**self).memberships(ctx, groups, member_ids)
     }
 
     fn filters(&self, view: &ResourceTypeView, condition: &Filter) -> bool {
@@ -354,16 +403,22 @@ impl<S: Store + ?Sized> Store for Arc<S> {
         (**self).sorts(view, sort)
     }
 
-    async fn modify_members(
-        &self,
-        ctx: &RequestContext,
-        view: &ResourceTypeView,
-        group_id: &str,
-        change: &MembershipChange,
+    fn modify_members<'s, 'c, 'v, 'g, 'm, 'f>(
+        &'s self,
+        ctx: &'c RequestContext,
+        view: &'v ResourceTypeView,
+        group_id: &'g str,
+        change: &'m MembershipChange,
         expected: Option<Version>,
-    ) -> Result<MembershipOutcome, StoreError> {
-        (**self)
-            .modify_members(ctx, view, group_id, change, expected)
-            .await
+    ) -> StoreFuture<'f, MembershipOutcome>
+    where
+        's: 'f,
+        'c: 'f,
+        'v: 'f,
+        'g: 'f,
+        'm: 'f,
+        Self: 'f,
+    {
+        (**self).modify_members(ctx, view, group_id, change, expected)
     }
 }
