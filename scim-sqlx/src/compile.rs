@@ -97,6 +97,13 @@ pub enum Dialect {
     Postgres,
 }
 
+/// Writes the placeholder of the `n`th parameter, `?n` or `$n` (by hand, not `format!`: this
+/// runs for every parameter of every statement).
+fn write_placeholder(out: &mut String, dialect: Dialect, n: usize) {
+    out.push(dialect.sigil());
+    out.push_str(itoa::Buffer::new().format(n));
+}
+
 impl Dialect {
     /// What a numbered placeholder starts with: `?1` (SQLite), `$1` (PostgreSQL).
     fn sigil(self) -> char {
@@ -167,9 +174,7 @@ impl SqlBuilder {
     /// Appends a placeholder for a new parameter.
     pub fn push_param(&mut self, param: Param) -> &mut Self {
         self.params.push(param);
-        let (sigil, n) = (self.dialect.sigil(), self.params.len());
-        self.text.push(sigil);
-        self.text.push_str(itoa::Buffer::new().format(n));
+        write_placeholder(&mut self.text, self.dialect, self.params.len());
         self
     }
 
@@ -177,11 +182,8 @@ impl SqlBuilder {
     /// written later, possibly several times.
     pub fn placeholder(&mut self, param: Param) -> String {
         self.params.push(param);
-        let (sigil, n) = (self.dialect.sigil(), self.params.len());
-        // Built by hand: this runs for every parameter of every statement.
         let mut placeholder = String::with_capacity(4);
-        placeholder.push(sigil);
-        placeholder.push_str(itoa::Buffer::new().format(n));
+        write_placeholder(&mut placeholder, self.dialect, self.params.len());
         placeholder
     }
 
@@ -928,7 +930,7 @@ impl FilterCompiler {
             // only), the bare test lets the database use an index on the column.
             Values::Single(scalar) if positive => {
                 let sql = test(&Element::Json(scalar.clone()))?;
-                Ok(concat(&["(", &sql, ")"]))
+                Ok(["(", &sql, ")"].concat())
             }
             Values::Single(scalar) => {
                 let sql = test(&Element::Json(scalar.clone()))?;
@@ -1186,7 +1188,7 @@ impl FilterCompiler {
                     (ColumnType::InstantMillis, ..) => format!("(({}) * 1000000)", column.expr),
                     _ => column.expr.clone(),
                 };
-                (concat(&[&column.expr, " IS NOT NULL"]), value)
+                ([column.expr.as_str(), " IS NOT NULL"].concat(), value)
             }
         };
         let sql = match literal {
@@ -1261,7 +1263,7 @@ impl FilterCompiler {
                 match op {
                     CompareOp::Eq => {
                         let p = out.placeholder(Param::Text(text.clone()));
-                        concat(&[&kind_test, " AND ", &value, " = ", &p])
+                        [kind_test.as_str(), " AND ", &value, " = ", &p].concat()
                     }
                     CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le => {
                         let p = out.placeholder(Param::Text(text.clone()));
@@ -1306,16 +1308,6 @@ fn sql_op(op: CompareOp) -> Result<&'static str, Unsupported> {
         CompareOp::Le => "<=",
         other => return unsupported(format!("`{}` on numbers or instants", other.as_str())),
     })
-}
-
-/// SQL fragments joined: cheaper than `format!` where every filtered request passes (its
-/// filter is compiled twice, once to learn that it compiles).
-fn concat(parts: &[&str]) -> String {
-    let mut sql = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for part in parts {
-        sql.push_str(part);
-    }
-    sql
 }
 
 /// `\`, `%` and `_` escaped for `LIKE … ESCAPE '\'`.

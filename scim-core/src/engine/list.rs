@@ -122,7 +122,7 @@ fn percent_decode(input: &str) -> Result<Cow<'_, str>, ScimError> {
             }
             [b'%', high, low, tail @ ..] => match (hex_digit(*high), hex_digit(*low)) {
                 (Some(high), Some(low)) => {
-                    out.push(high << 4 | low);
+                    out.push(high * 16 + low);
                     tail
                 }
                 _ => literal_percent(&mut out, escape),
@@ -146,12 +146,9 @@ fn literal_percent<'a>(out: &mut Vec<u8>, escape: &'a [u8]) -> &'a [u8] {
 
 /// The value of one hexadecimal digit (RFC 3986 §2.1 `HEXDIG`, either case).
 fn hex_digit(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 /// The list/search parameters of one request (RFC 7644 §3.4.2, §3.4.3; RFC 9865).
