@@ -388,21 +388,37 @@ impl PlainFields<'_> {
     }
 }
 
+/// Bytes a quoted string shows as they are: printable ASCII but `"` and `\`. Anything
+/// else makes the value go through `Debug`'s escaping.
+const SHOWN_AS_IS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = b' ';
+    while byte <= b'~' {
+        table[byte as usize] = byte != b'"' && byte != b'\\';
+        byte += 1;
+    }
+    table
+};
+
 impl Visit for PlainFields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.start(field);
-        if field.name() == "message" {
+        let name = field.name();
+        if name == "message" {
+            self.start(field);
             return self.line.push_str(value);
         }
-        // Printable ASCII without a quote or backslash reads the same escaped or not. (A
-        // fold without early exit: the compiler checks many bytes at a time.)
-        if value.bytes().fold(true, |plain, b| {
-            plain & (b' '..=b'~').contains(&b) & (b != b'"') & (b != b'\\')
-        }) {
-            self.line.push('"');
+        if value.bytes().all(|b| SHOWN_AS_IS[usize::from(b)]) {
+            // Reads the same escaped or not: one reservation, then plain copies.
+            self.line.reserve(name.len() + value.len() + 4);
+            if !std::mem::take(&mut self.first) {
+                self.line.push(' ');
+            }
+            self.line.push_str(name);
+            self.line.push_str("=\"");
             self.line.push_str(value);
             self.line.push('"');
         } else if self.result.is_ok() {
+            self.start(field);
             self.result = fmt::Write::write_fmt(self.line, format_args!("{value:?}"));
         }
     }

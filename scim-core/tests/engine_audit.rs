@@ -121,3 +121,50 @@ fn every_operation_is_audited_and_no_token_text_is_logged() {
         "the presented token leaked into the log"
     );
 }
+
+/// Accepts every request as a caller whose subject (say, a JWT's `sub`) carries a line break.
+struct ForgingSubject;
+
+#[async_trait::async_trait]
+impl scim_core::Authenticator for ForgingSubject {
+    async fn authenticate(
+        &self,
+        _headers: &scim_core::Headers,
+    ) -> Result<scim_core::Principal, scim_core::AuthError> {
+        Ok(scim_core::Principal::new(
+            "acme",
+            "mallory\nINFO scim::audit: forged=\"yes\"",
+        ))
+    }
+}
+
+#[test]
+fn a_subject_cannot_forge_an_audit_line() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(async {
+            let engine = ScimEngine::builder(MemoryStore::new())
+                .authenticator(ForgingSubject)
+                .revoker(NoSessionsToRevoke)
+                .build()
+                .unwrap();
+            let response = engine.handle(ScimRequest::new(Method::Get, "/Users")).await;
+            assert_eq!(response.status, 200);
+        })
+    });
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(
+        lines[0].contains(r#"subject="mallory\nINFO scim::audit: forged=\"yes\"""#),
+        "{log}"
+    );
+}

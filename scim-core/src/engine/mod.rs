@@ -940,7 +940,9 @@ impl ScimEngine {
                 tracing::error!(
                     target: "scim::store",
                     tenant = ctx.tenant(),
-                    subject = %ctx.principal.subject,
+                    // A `str` field, so text formats quote and escape it: a subject taken from a token
+        // (a JWT's `sub`) cannot forge a log line.
+        subject = &*ctx.principal.subject,
                     operation,
                     resource_type = %view.resource_type.name,
                     id = id.unwrap_or("-"),
@@ -991,7 +993,9 @@ fn audit(
     tracing::info!(
         target: "scim::audit",
         tenant = ctx.tenant(),
-        subject = %ctx.principal.subject,
+        // A `str` field, so text formats quote and escape it: a subject taken from a token
+        // (a JWT's `sub`) cannot forge a log line.
+        subject = &*ctx.principal.subject,
         profile = ctx.principal.profile.as_ref().map_or("default", Profile::name),
         operation,
         resource_type,

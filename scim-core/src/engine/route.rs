@@ -53,25 +53,32 @@ impl Route<'_> {
 }
 
 impl Route<'_> {
-    /// The methods the route supports, for the `Allow` header of a 405 (RFC 9110 §15.5.6).
     /// Whether the endpoint serves `method` (an unknown path answers 404 whatever the
     /// method).
     pub(crate) fn allows(&self, method: Method) -> bool {
-        matches!(self, Route::Unknown)
-            || self
-                .allowed_methods()
-                .split(", ")
-                .any(|allowed| allowed == method.as_str())
+        matches!(self, Route::Unknown) || self.methods().contains(&method)
     }
 
-    pub(crate) fn allowed_methods(&self) -> &'static str {
+    /// The methods the route supports, as the `Allow` header of a 405 lists them
+    /// (RFC 9110 §10.2.1, §15.5.6).
+    pub(crate) fn allowed_methods(&self) -> String {
+        let names: Vec<&str> = self.methods().iter().map(|m| m.as_str()).collect();
+        names.join(", ")
+    }
+
+    /// The methods the route supports.
+    fn methods(&self) -> &'static [Method] {
         match self {
-            Route::Root => "GET",
-            Route::RootSearch | Route::Search(_) | Route::Bulk => "POST",
-            Route::Collection(_) => "GET, POST",
-            Route::Resource(..) | Route::Me => "GET, PUT, PATCH, DELETE",
-            Route::ServiceProviderConfig | Route::Schemas(_) | Route::ResourceTypes(_) => "GET",
-            Route::Unknown => "",
+            Route::Root => &[Method::Get],
+            Route::RootSearch | Route::Search(_) | Route::Bulk => &[Method::Post],
+            Route::Collection(_) => &[Method::Get, Method::Post],
+            Route::Resource(..) | Route::Me => {
+                &[Method::Get, Method::Put, Method::Patch, Method::Delete]
+            }
+            Route::ServiceProviderConfig | Route::Schemas(_) | Route::ResourceTypes(_) => {
+                &[Method::Get]
+            }
+            Route::Unknown => &[],
         }
     }
 }

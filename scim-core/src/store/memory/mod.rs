@@ -17,8 +17,14 @@ use async_trait::async_trait;
 use indexes::{Indexes, Keys};
 use members::{MemberOf, Members};
 use scim_filter::Filter;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// Maps keyed by what the server chose (resource ids, tenant names): foldhash, not SipHash.
+/// The engine makes every id and the host names tenants, so a client cannot pick keys that
+/// collide. Maps keyed by client values (the unique indexes, member values) keep std's
+/// SipHash.
+type ServerKeyed<K, V> = foldhash::HashMap<K, V>;
 
 /// A thread-safe, per-tenant, in-memory store: the indexed reference implementation of
 /// [`Store`], with every optional method.
@@ -71,7 +77,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 /// ```
 #[derive(Clone, Default)]
 pub struct MemoryStore {
-    tenants: Arc<RwLock<HashMap<String, Arc<RwLock<TenantState>>>>>,
+    tenants: Arc<RwLock<ServerKeyed<String, Arc<RwLock<TenantState>>>>>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -185,7 +191,7 @@ struct Entry {
 /// The resources of one type in one tenant.
 struct TypeData {
     groups: bool,
-    entries: HashMap<Arc<str>, Entry>,
+    entries: ServerKeyed<Arc<str>, Entry>,
     /// Every `id`, in order.
     order: BTreeSet<Arc<str>>,
     indexes: Indexes,
@@ -197,7 +203,7 @@ impl TypeData {
     fn new(view: &ResourceTypeView) -> Self {
         Self {
             groups: view.has_members(),
-            entries: HashMap::new(),
+            entries: ServerKeyed::default(),
             order: BTreeSet::new(),
             indexes: Indexes::new(view),
             member_of: MemberOf::default(),
