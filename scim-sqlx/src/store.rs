@@ -220,12 +220,17 @@ struct Row {
 }
 
 fn read_row(row: &dyn RowRead) -> Result<Row, sqlx::Error> {
+    read_fields(row, row.text(0)?, 1)
+}
+
+/// The columns of [`FIELDS`] from column `first` on, for the resource `id`.
+fn read_fields(row: &dyn RowRead, id: String, first: usize) -> Result<Row, sqlx::Error> {
     Ok(Row {
-        id: row.text(0)?,
-        body: row.text(1)?,
-        created: row.int(2)?,
-        last_modified: row.int(3)?,
-        version: row.int(4)?,
+        id,
+        body: row.text(first)?,
+        created: row.int(first + 1)?,
+        last_modified: row.int(first + 2)?,
+        version: row.int(first + 3)?,
     })
 }
 
@@ -250,6 +255,10 @@ fn read_member(row: &dyn RowRead) -> Result<(String, Member), sqlx::Error> {
 }
 
 const COLUMNS: &str = "r.id, r.body, r.created, r.last_modified, r.version";
+
+/// [`COLUMNS`] but the id: what a read by id selects (it knows the id, and every column
+/// read is a value sqlx copies and frees).
+const FIELDS: &str = "r.body, r.created, r.last_modified, r.version";
 
 /// A resource row with its derived `groups` (RFC 7643 §4.1.2) as a sixth column.
 fn read_row_with_groups(row: &dyn RowRead) -> Result<(Row, String), sqlx::Error> {
@@ -1169,14 +1178,20 @@ impl Store for SqlStore {
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
         let mut sql = self.sql();
-        sql.push("SELECT ").push(COLUMNS);
+        sql.push("SELECT ").push(FIELDS);
         let derives = view.derives_groups();
         if derives {
             self.push_groups_column(&mut sql);
         }
         sql.push(" FROM scim_resources r");
         self.push_key(&mut sql, ctx, view, id);
-        let found = self.pool.fetch(&sql, row_reader(derives)).await;
+        // `id = ?` compares exactly: the row's id is `id`.
+        let read = |row: &dyn RowRead| {
+            let fields = read_fields(row, id.to_owned(), 0)?;
+            let groups = if derives { row.text(4)? } else { String::new() };
+            Ok((fields, groups))
+        };
+        let found = self.pool.fetch(&sql, read).await;
         let Some((row, groups)) = found.map_err(backend)?.into_iter().next() else {
             return Ok(None);
         };
