@@ -360,7 +360,9 @@ enum Scalar {
 /// The values of an attribute: one place, or one place per element of a row source.
 #[derive(Debug, Clone)]
 enum Values {
-    Single(Scalar),
+    /// The one value of a single-valued attribute (always [`Element::Json`]: tests take
+    /// elements, and this one is handed to them as it is).
+    Single(Element),
     /// `EXISTS (SELECT 1 FROM <from> WHERE <filter> AND …)`, each row one element.
     Each {
         from: String,
@@ -542,7 +544,7 @@ impl FilterCompiler {
     pub fn sort_expression(&self, view: &ResourceTypeView, sort: &ResolvedSort) -> Option<String> {
         let path = sort.path();
         let facts = view.facts(path.uri.as_deref(), &path.name, path.sub_attr.as_deref());
-        let Ok(Values::Single(scalar)) = self.values(view, path, facts) else {
+        let Ok(Values::Single(Element::Json(scalar))) = self.values(view, path, facts) else {
             return None;
         };
         let dialect = self.dialect;
@@ -708,7 +710,7 @@ impl FilterCompiler {
         if facts.attr_type.is_none() {
             return unsupported(format!("`{}` has no type in the schema", path.name));
         }
-        Ok((Values::Single(scalar), facts))
+        Ok((Values::Single(Element::Json(scalar)), facts))
     }
 
     /// The values of a root path.
@@ -720,7 +722,9 @@ impl FilterCompiler {
     ) -> Result<Values, Unsupported> {
         let dialect = self.dialect;
         if let Some(column) = self.mapping.column_for(path) {
-            return Ok(Values::Single(Scalar::Column(column.clone())));
+            return Ok(Values::Single(Element::Json(Scalar::Column(
+                column.clone(),
+            ))));
         }
         let whole = view.facts(path.uri.as_deref(), &path.name, None);
         if let Some(element) = self.row_element(path, whole) {
@@ -764,8 +768,10 @@ impl FilterCompiler {
         let multi = whole.multi_valued == Some(true);
         let complex = whole.attr_type == Some(AttrType::Complex);
         match (multi, &path.sub_attr) {
-            (false, None) => Ok(Values::Single(attribute)),
-            (false, Some(sub)) => Ok(Values::Single(child(dialect, &attribute, sub))),
+            (false, None) => Ok(Values::Single(Element::Json(attribute))),
+            (false, Some(sub)) => Ok(Values::Single(Element::Json(child(
+                dialect, &attribute, sub,
+            )))),
             (true, sub) => {
                 let alias = format!("e_{}", sanitize(&path.name));
                 let (from, element) = json_elements(dialect, &attribute, &alias)
@@ -911,7 +917,7 @@ impl FilterCompiler {
         };
         match path.sub_attr.as_deref() {
             Some(sub @ ("created" | "lastModified")) => match column(sub) {
-                Some(c) => Ok(Values::Single(Scalar::Column(c))),
+                Some(c) => Ok(Values::Single(Element::Json(Scalar::Column(c)))),
                 None => unsupported(format!("no column holds `meta.{sub}`")),
             },
             _ => unsupported(format!("`{path}` is rendered by the engine")),
@@ -928,12 +934,12 @@ impl FilterCompiler {
         match values {
             // Where an unknown counts as false (a WHERE clause reached through AND and OR
             // only), the bare test lets the database use an index on the column.
-            Values::Single(scalar) if positive => {
-                let sql = test(&Element::Json(scalar.clone()))?;
+            Values::Single(element) if positive => {
+                let sql = test(element)?;
                 Ok(["(", &sql, ")"].concat())
             }
-            Values::Single(scalar) => {
-                let sql = test(&Element::Json(scalar.clone()))?;
+            Values::Single(element) => {
+                let sql = test(element)?;
                 Ok(format!("COALESCE(({sql}), {})", self.dialect.false_()))
             }
             Values::Each {
@@ -964,13 +970,15 @@ impl FilterCompiler {
         test: impl FnOnce(&Element, &Aliases) -> Result<String, Unsupported>,
     ) -> Result<String, Unsupported> {
         match values {
-            Values::Single(scalar) => {
+            Values::Single(element) => {
                 // A single-valued complex attribute: its object is the one element.
-                let object = match scalar {
-                    Scalar::Json { orig, .. } => json_is(self.dialect, orig, "object"),
+                let object = match element {
+                    Element::Json(Scalar::Json { orig, .. }) => {
+                        json_is(self.dialect, orig, "object")
+                    }
                     _ => return unsupported("a value path on a column"),
                 };
-                let sql = test(&Element::Json(scalar.clone()), aliases)?;
+                let sql = test(element, aliases)?;
                 Ok(format!(
                     "COALESCE(({object} AND ({sql})), {})",
                     self.dialect.false_()
@@ -1098,8 +1106,8 @@ impl FilterCompiler {
         let mut test = |element: &Element, op: CompareOp| -> Result<String, Unsupported> {
             let scalar = match element {
                 // A complex value compares through its `value` sub-attribute.
-                Element::Row(_) => element.sub(dialect, "value"),
-                Element::Json(s) => s.clone(),
+                Element::Row(_) => Cow::Owned(element.sub(dialect, "value")),
+                Element::Json(s) => Cow::Borrowed(s),
             };
             self.test(&scalar, op, &literal, case_exact, out)
         };
@@ -1158,7 +1166,7 @@ impl FilterCompiler {
                     },
                     _ => json_text(dialect, json),
                 };
-                (json_is(dialect, json, kind), value)
+                (json_is(dialect, json, kind), Cow::Owned(value))
             }
             Scalar::Column(column) => {
                 let matching = matches!(
@@ -1175,9 +1183,9 @@ impl FilterCompiler {
                     return Ok(dialect.false_().to_owned());
                 }
                 let value = match (column.ty, case_exact, &column.folding) {
-                    (ColumnType::Text, false, Folding::Column(f)) => f.clone(),
+                    (ColumnType::Text, false, Folding::Column(f)) => Cow::Borrowed(f.as_str()),
                     (ColumnType::Text, false, Folding::AsciiLower) => {
-                        format!("lower({})", column.expr)
+                        Cow::Owned(format!("lower({})", column.expr))
                     }
                     (ColumnType::Text, false, Folding::None) => {
                         return unsupported(format!(
@@ -1185,8 +1193,10 @@ impl FilterCompiler {
                             column.expr
                         ));
                     }
-                    (ColumnType::InstantMillis, ..) => format!("(({}) * 1000000)", column.expr),
-                    _ => column.expr.clone(),
+                    (ColumnType::InstantMillis, ..) => {
+                        Cow::Owned(format!("(({}) * 1000000)", column.expr))
+                    }
+                    _ => Cow::Borrowed(column.expr.as_str()),
                 };
                 ([column.expr.as_str(), " IS NOT NULL"].concat(), value)
             }
@@ -1222,7 +1232,7 @@ impl FilterCompiler {
                             (Dialect::Postgres, Scalar::Json { orig, .. }) => {
                                 format!("({orig} #>> '{{}}')::float8")
                             }
-                            _ => value.clone(),
+                            _ => value.to_string(),
                         };
                         let integer = match scalar {
                             Scalar::Json { orig, .. } => json_is(dialect, orig, "integer"),
@@ -1245,7 +1255,7 @@ impl FilterCompiler {
                                 format!("({orig} #>> '{{}}')::float8")
                             }
                             (Dialect::Postgres, _) => format!("({value})::float8"),
-                            _ => value.clone(),
+                            _ => value.to_string(),
                         };
                         format!("{kind_test} AND {real} {sql_op} {p}")
                     }
@@ -1255,45 +1265,43 @@ impl FilterCompiler {
                 let p = out.placeholder(Param::Int(*t));
                 format!("{kind_test} AND {value} {} {p}", sql_op(op)?)
             }
-            Literal::Text(text) => {
-                let collated = match dialect {
-                    Dialect::Postgres => format!("{value} COLLATE \"C\""),
-                    Dialect::Sqlite => value.clone(),
-                };
-                match op {
-                    CompareOp::Eq => {
-                        let p = out.placeholder(Param::Text(text.clone()));
-                        [kind_test.as_str(), " AND ", &value, " = ", &p].concat()
-                    }
-                    CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le => {
-                        let p = out.placeholder(Param::Text(text.clone()));
-                        format!("{kind_test} AND {collated} {} {p}", sql_op(op)?)
-                    }
-                    CompareOp::Co | CompareOp::Sw | CompareOp::Ew if text.is_empty() => kind_test,
-                    CompareOp::Co | CompareOp::Sw | CompareOp::Ew => match dialect {
-                        Dialect::Sqlite => {
-                            let p = out.placeholder(Param::Text(text.clone()));
-                            let test = match op {
-                                CompareOp::Co => format!("instr({value}, {p}) > 0"),
-                                CompareOp::Sw => format!("substr({value}, 1, length({p})) = {p}"),
-                                _ => format!("substr({value}, -length({p})) = {p}"),
-                            };
-                            format!("{kind_test} AND {test}")
-                        }
-                        Dialect::Postgres => {
-                            let escaped = like_escape(text);
-                            let pattern = match op {
-                                CompareOp::Co => format!("%{escaped}%"),
-                                CompareOp::Sw => format!("{escaped}%"),
-                                _ => format!("%{escaped}"),
-                            };
-                            let p = out.placeholder(Param::Text(pattern));
-                            format!("{kind_test} AND {value} LIKE {p} ESCAPE '\\'")
-                        }
-                    },
-                    CompareOp::Ne => kind_test,
+            Literal::Text(text) => match op {
+                CompareOp::Eq => {
+                    let p = out.placeholder(Param::Text(text.clone()));
+                    [kind_test.as_str(), " AND ", &value, " = ", &p].concat()
                 }
-            }
+                CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le => {
+                    let p = out.placeholder(Param::Text(text.clone()));
+                    let collated = match dialect {
+                        Dialect::Postgres => " COLLATE \"C\"",
+                        Dialect::Sqlite => "",
+                    };
+                    format!("{kind_test} AND {value}{collated} {} {p}", sql_op(op)?)
+                }
+                CompareOp::Co | CompareOp::Sw | CompareOp::Ew if text.is_empty() => kind_test,
+                CompareOp::Co | CompareOp::Sw | CompareOp::Ew => match dialect {
+                    Dialect::Sqlite => {
+                        let p = out.placeholder(Param::Text(text.clone()));
+                        let test = match op {
+                            CompareOp::Co => format!("instr({value}, {p}) > 0"),
+                            CompareOp::Sw => format!("substr({value}, 1, length({p})) = {p}"),
+                            _ => format!("substr({value}, -length({p})) = {p}"),
+                        };
+                        format!("{kind_test} AND {test}")
+                    }
+                    Dialect::Postgres => {
+                        let escaped = like_escape(text);
+                        let pattern = match op {
+                            CompareOp::Co => format!("%{escaped}%"),
+                            CompareOp::Sw => format!("{escaped}%"),
+                            _ => format!("%{escaped}"),
+                        };
+                        let p = out.placeholder(Param::Text(pattern));
+                        format!("{kind_test} AND {value} LIKE {p} ESCAPE '\\'")
+                    }
+                },
+                CompareOp::Ne => kind_test,
+            },
         };
         Ok(sql)
     }
