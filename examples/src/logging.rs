@@ -248,7 +248,7 @@ impl Drop for Logging {
 }
 
 /// The line `tracing_subscriber::fmt` writes by default, without colours:
-/// `2026-12-04T04:44:33.087285Z  INFO scim::audit: tenant="default" subject=scim-token-1 …`
+/// `2026-12-04T04:44:33.087285Z  INFO scim::audit: tenant="default" subject="scim-token-1" …`
 /// (`&str` fields quoted and escaped as `Debug` does, `%` fields as `Display`). Spans are
 /// not shown (the example servers open none). Strings that need no escaping are copied as
 /// they are, which is most of the cost of an audit line saved.

@@ -168,3 +168,39 @@ fn a_subject_cannot_forge_an_audit_line() {
         "{log}"
     );
 }
+
+#[test]
+fn a_request_path_cannot_forge_an_audit_line() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(async {
+            let engine = ScimEngine::builder(MemoryStore::new())
+                .authenticator(BearerAuthenticator::new().with_token("acme", "okta", TOKEN))
+                .revoker(NoSessionsToRevoke)
+                .build()
+                .unwrap();
+            let response = engine
+                .handle(ScimRequest::new(
+                    Method::Get,
+                    "/Users%0AINFO%20scim::audit:%20forged",
+                ))
+                .await;
+            assert_eq!(response.status, 401);
+        })
+    });
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(
+        lines[0].contains(r#"path="/Users\nINFO scim::audit: forged""#),
+        "{log}"
+    );
+}

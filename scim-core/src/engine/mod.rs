@@ -531,11 +531,14 @@ impl ScimEngine {
         {
             Ok(principal) => principal,
             Err(err) => {
+                // `str` fields, so text formats quote and escape them: neither the path nor
+                // an authenticator's reason can forge a log line.
+                let reason = err.to_string();
                 tracing::warn!(
                     target: "scim::audit",
                     method = request.method.as_str(),
-                    path = %request.path,
-                    reason = %err,
+                    path = request.path.as_str(),
+                    reason = reason.as_str(),
                     outcome = "error",
                     status = 401u16,
                     "authentication failed"
@@ -565,9 +568,9 @@ impl ScimEngine {
             tracing::warn!(
                 target: "scim::audit",
                 tenant = &*principal.tenant,
-                subject = %principal.subject,
+                subject = &*principal.subject,
                 method = request.method.as_str(),
-                path = %request.path,
+                path = request.path.as_str(),
                 outcome = "error",
                 status = 403u16,
                 "insufficient scope"
@@ -940,9 +943,7 @@ impl ScimEngine {
                 tracing::error!(
                     target: "scim::store",
                     tenant = ctx.tenant(),
-                    // A `str` field, so text formats quote and escape it: a subject taken from a token
-        // (a JWT's `sub`) cannot forge a log line.
-        subject = &*ctx.principal.subject,
+                    subject = &*ctx.principal.subject,
                     operation,
                     resource_type = %view.resource_type.name,
                     id = id.unwrap_or("-"),
