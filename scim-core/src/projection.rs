@@ -38,8 +38,9 @@ pub struct Projection {
     top: Level,
     /// When the projection keeps unknown top-level keys: `"key"` (quoted) for every
     /// top-level key it changes (omits or projects); JSON text containing none of them is
-    /// emitted unchanged (see [`Projection::keeps_text`]). `None` otherwise.
-    changed_keys: Option<Vec<String>>,
+    /// emitted unchanged (see [`Projection::keeps_text`]). `None` otherwise. Kept as
+    /// prepared searchers: every rendered resource is searched for them.
+    changed_keys: Option<Vec<memchr::memmem::Finder<'static>>>,
     /// Whether `meta`, `members` and `groups` are kept whole, and whether they are emitted
     /// at all (asked for every resource rendered, so worked out once).
     whole: [bool; 3],
@@ -243,7 +244,10 @@ impl Projection {
                     .iter()
                     .map(|&i| {
                         let key = &top.rules[i].0;
-                        plain_json(key).then(|| format!("\"{key}\""))
+                        plain_json(key).then(|| {
+                            memchr::memmem::Finder::new(format!("\"{key}\"").as_bytes())
+                                .into_owned()
+                        })
                     })
                     .collect::<Option<Vec<_>>>()
             })
@@ -266,7 +270,7 @@ impl Projection {
     pub(crate) fn keeps_text(&self, text: &str) -> bool {
         self.changed_keys
             .as_ref()
-            .is_some_and(|keys| !keys.iter().any(|k| text.contains(k.as_str())))
+            .is_some_and(|keys| !keys.iter().any(|k| k.find(text.as_bytes()).is_some()))
     }
 
     /// Whether the projection emits anything of the top-level member `key` (in schema case).
