@@ -9,9 +9,8 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// The format of log lines (`--log-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -41,18 +40,30 @@ pub fn init_tracing(options: &Options) -> Result<Logging, Box<dyn std::error::Er
     };
     let (writer, guard) = log_writer(sink, LOG_BUFFER_BYTES);
     let dropped = writer.clone();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
-    let installed = match options.log_format {
+    let fmt = tracing_subscriber::fmt();
+    // A subscriber installed before (by an embedding host) stays in charge: a failed
+    // installation is no error.
+    let _installed = match options.log_format {
         // Colours for a terminal; plain lines, cheap to format, for a file or a pipe (every
         // request writes an audit line, formatted on the request's own thread).
-        LogFormat::Text if ansi => builder.with_ansi(true).try_init(),
-        LogFormat::Text => builder.event_format(PlainLines).try_init(),
-        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text if ansi => fmt
+            .with_env_filter(filter)
+            .with_writer(writer)
+            .with_ansi(true)
+            .try_init()
+            .is_ok(),
+        LogFormat::Text => tracing_subscriber::registry()
+            .with(filter)
+            .with(PlainLines::new(writer))
+            .try_init()
+            .is_ok(),
+        LogFormat::Json => fmt
+            .with_env_filter(filter)
+            .with_writer(writer)
+            .json()
+            .try_init()
+            .is_ok(),
     };
-    // A subscriber installed before (by an embedding host) stays in charge.
-    drop(installed);
     Ok(Logging {
         _guard: guard,
         dropped,
@@ -148,8 +159,9 @@ impl LogWriter {
     }
 }
 
-impl std::io::Write for LogWriter {
-    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+impl LogWriter {
+    /// Appends one line to the buffer, or counts it as dropped when the buffer is full.
+    fn append(&self, line: &[u8]) {
         let mut pending = self
             .shared
             .pending
@@ -161,6 +173,12 @@ impl std::io::Write for LogWriter {
         } else {
             pending.extend_from_slice(line);
         }
+    }
+}
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        self.append(line);
         Ok(line.len())
     }
 
@@ -247,43 +265,46 @@ impl Drop for Logging {
     }
 }
 
-/// The line `tracing_subscriber::fmt` writes by default, without colours:
+/// The layer that writes plain lines to a [`LogWriter`], each the line
+/// `tracing_subscriber::fmt` writes by default, without colours:
 /// `2026-12-04T04:44:33.087285Z  INFO scim::audit: tenant="default" subject="scim-token-1" …`
 /// (`&str` fields quoted and escaped as `Debug` does, `%` fields as `Display`). Spans are
 /// not shown (the example servers open none). Strings that need no escaping are copied as
-/// they are, which is most of the cost of an audit line saved.
-#[derive(Debug, Clone, Copy)]
-pub struct PlainLines;
+/// they are, which is most of the cost of an audit line saved; the line goes straight into
+/// the writer's buffer (no second buffer, no writer handle made per line).
+#[derive(Clone)]
+pub struct PlainLines {
+    writer: LogWriter,
+}
 
-impl<S, N> FormatEvent<S, N> for PlainLines
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        _ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        // The line is built in a plain `String` (inlined pushes) and handed to `writer`, a
-        // `dyn fmt::Write`, in one call. The buffer is kept per thread; a line logged while
-        // another is being formatted on the same thread gets a fresh one.
+impl PlainLines {
+    /// Plain lines into `writer`.
+    pub fn new(writer: LogWriter) -> Self {
+        Self { writer }
+    }
+}
+
+impl<S: Subscriber> tracing_subscriber::Layer<S> for PlainLines {
+    fn on_event(&self, event: &Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
+        // The line is built in a `String` kept per thread; a line logged while another is
+        // being formatted on the same thread gets a fresh one.
         thread_local! {
             static LINE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
         LINE.with(|buffer| match buffer.try_borrow_mut() {
             Ok(mut line) => {
                 line.clear();
-                format_line(&mut line, event)?;
-                writer.write_str(&line)
+                if format_line(&mut line, event).is_ok() {
+                    self.writer.append(line.as_bytes());
+                }
             }
             Err(_) => {
                 let mut line = String::new();
-                format_line(&mut line, event)?;
-                writer.write_str(&line)
+                if format_line(&mut line, event).is_ok() {
+                    self.writer.append(line.as_bytes());
+                }
             }
-        })
+        });
     }
 }
 
@@ -327,45 +348,33 @@ fn format_line(line: &mut String, event: &Event<'_>) -> fmt::Result {
 /// RFC 3339 in UTC with microseconds, as `tracing_subscriber`'s default timer writes it.
 /// The text up to the second is formatted once per second (per thread) and reused.
 fn push_timestamp(line: &mut String, unix: i64, nanos: u32) -> fmt::Result {
-    use fmt::Write;
-    /// `YYYY-MM-DDTHH:MM:SS.` of the last second formatted on this thread.
-    #[derive(Clone, Copy)]
-    struct Second {
-        unix: i64,
-        text: [u8; 20],
-    }
     thread_local! {
-        static LAST: std::cell::Cell<Option<Second>> = const { std::cell::Cell::new(None) };
+        /// The second last formatted on this thread and its `YYYY-MM-DDTHH:MM:SS.`.
+        static LAST: std::cell::RefCell<(Option<i64>, String)> =
+            const { std::cell::RefCell::new((None, String::new())) };
     }
-    let prefix = |unix| {
-        chrono::DateTime::from_timestamp(unix, 0)
-            .map(|second| second.format("%Y-%m-%dT%H:%M:%S.").to_string())
-            .ok_or(fmt::Error)
-    };
-    let second = match LAST.get() {
-        Some(second) if second.unix == unix => Some(second),
-        _ => {
-            // Years past 9999 do not fit the cached form; they are written in full below.
-            let second = <[u8; 20]>::try_from(prefix(unix)?.as_bytes())
-                .ok()
-                .map(|text| Second { unix, text });
-            LAST.set(second);
-            second
+    LAST.with(|last| {
+        let mut last = last.try_borrow_mut().map_err(|_| fmt::Error)?;
+        if last.0 != Some(unix) {
+            let second = chrono::DateTime::from_timestamp(unix, 0).ok_or(fmt::Error)?;
+            // Unset until the new text is complete.
+            last.0 = None;
+            last.1.clear();
+            fmt::Write::write_fmt(
+                &mut last.1,
+                format_args!("{}", second.format("%Y-%m-%dT%H:%M:%S.")),
+            )?;
+            last.0 = Some(unix);
         }
-    };
-    let micros = nanos / 1000 % 1_000_000;
-    match second {
-        Some(second) => {
-            line.push_str(std::str::from_utf8(&second.text).map_err(|_| fmt::Error)?);
-            // Six digits, zero-padded.
-            let mut number = itoa::Buffer::new();
-            let digits = number.format(micros + 1_000_000);
-            line.push_str(digits.get(1..).ok_or(fmt::Error)?);
-            line.push('Z');
-            Ok(())
-        }
-        None => write!(line, "{}{micros:06}Z", prefix(unix)?),
-    }
+        line.push_str(&last.1);
+        Ok(())
+    })?;
+    // Six digits, zero-padded.
+    let mut number = itoa::Buffer::new();
+    let digits = number.format(nanos / 1000 % 1_000_000 + 1_000_000);
+    line.push_str(digits.get(1..).ok_or(fmt::Error)?);
+    line.push('Z');
+    Ok(())
 }
 
 /// Writes an event's fields as `message name=value …`.
@@ -469,12 +478,10 @@ mod tests {
 
     #[test]
     fn plain_lines_read_like_the_default_format() {
+        use tracing_subscriber::layer::SubscriberExt;
         let captured = Captured::default();
-        let sink = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .event_format(PlainLines)
-            .with_writer(move || sink.clone())
-            .finish();
+        let (writer, guard) = log_writer(Box::new(captured.clone()), 1 << 20);
+        let subscriber = tracing_subscriber::registry().with(PlainLines::new(writer));
         tracing::subscriber::with_default(subscriber, || {
             let label = "scim-token-1";
             tracing::info!(
@@ -489,6 +496,8 @@ mod tests {
                 "created"
             );
         });
+        // Dropping the guard writes out what is buffered.
+        drop(guard);
         let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         let (time, rest) = text.split_once(' ').unwrap();
         assert_eq!(time.len(), "2026-12-04T04:44:33.087285Z".len(), "{text}");
