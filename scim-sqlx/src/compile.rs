@@ -644,9 +644,9 @@ impl FilterCompiler {
                     && whole.attr_type == Some(AttrType::Complex)
                     && !matches!(value, CompValue::Null);
                 let path = if through_value {
-                    path.clone().with_sub_attr("value")
+                    Cow::Owned(path.clone().with_sub_attr("value"))
                 } else {
-                    path.clone()
+                    Cow::Borrowed(path)
                 };
                 let (values, facts) = self.values_at(view, &path, outer)?;
                 self.compare(&values, facts, *op, value, out, positive)
