@@ -157,9 +157,7 @@ impl LogWriter {
     pub fn dropped_lines(&self) -> usize {
         self.shared.dropped.load(Ordering::Relaxed)
     }
-}
 
-impl LogWriter {
     /// Appends one line to the buffer, or counts it as dropped when the buffer is full.
     fn append(&self, line: &[u8]) {
         let mut pending = self
