@@ -231,6 +231,10 @@ async fn serve(
 
 /// The body, up to the engine's limit (RFC 7644 §3.12 `413` beyond it).
 async fn read_body(scim: &ScimRouter, body: Body) -> Result<Bytes, Response> {
+    // A request without a body (most GETs and DELETEs) has nothing to collect.
+    if axum::body::HttpBody::is_end_stream(&body) {
+        return Ok(Bytes::new());
+    }
     let limit = scim.engine.max_request_bytes();
     to_bytes(body, limit).await.map_err(|_| {
         into_axum(ScimResponse::from_error(&ScimError::PayloadTooLarge(
