@@ -40,16 +40,17 @@ pub use scim_core;
 
 use axum::Router;
 use axum::body::{Body, Bytes, to_bytes};
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::{OriginalUri, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::routing::any;
 use scim_core::ScimEngine;
 use scim_core::error::ScimError;
 use scim_core::http::{BaseUrl, Headers, Method, ScimRequest, ScimResponse};
 use std::borrow::Cow;
+use std::convert::Infallible;
 use std::sync::Arc;
+use tower::service_fn;
 
 /// A SCIM router with the default options: the base URL comes from the request
 /// ([`BaseUrl::FromRequest`]). Nest it with `Router::nest("/scim/v2", …)`; see
@@ -139,11 +140,17 @@ impl ScimRouter {
     where
         S: Clone + Send + Sync + 'static,
     {
+        let endpoints = literal_endpoints(&self.engine);
         let state = Arc::new(self);
-        Router::new()
-            .route("/", any(handle_nested))
-            .route("/{*path}", any(handle_nested))
-            .with_state(state)
+        let service = service_fn(move |request| handle_nested(Arc::clone(&state), request));
+        let router = Router::new()
+            .route_service("/", service.clone())
+            .route_service("/{*path}", service.clone());
+        endpoints.iter().fold(router, |router, endpoint| {
+            router
+                .route_service(&format!("/{endpoint}"), service.clone())
+                .route_service(&format!("/{endpoint}/{{*path}}"), service.clone())
+        })
     }
 
     /// The router with the SCIM service at `mount_path` (e.g. `/scim/v2`, or `/` for the
@@ -166,19 +173,25 @@ impl ScimRouter {
         if !segments.is_empty() && !segments.split('/').all(is_plain_segment) {
             return Err(invalid());
         }
+        let endpoints = literal_endpoints(&self.engine);
         let state = Arc::new(Mounted {
             scim: self,
             path: path.to_owned(),
         });
-        let router = Router::new().route(&format!("{path}/{{*path}}"), any(handle_mounted));
+        let service = service_fn(move |request| handle_mounted(Arc::clone(&state), request));
+        let router = Router::new().route_service(&format!("{path}/{{*path}}"), service.clone());
         let router = if path.is_empty() {
-            router.route("/", any(handle_mounted))
+            router.route_service("/", service.clone())
         } else {
             router
-                .route(path, any(handle_mounted))
-                .route(&format!("{path}/"), any(handle_mounted))
+                .route_service(path, service.clone())
+                .route_service(&format!("{path}/"), service.clone())
         };
-        Ok(router.with_state(state))
+        Ok(endpoints.iter().fold(router, |router, endpoint| {
+            router
+                .route_service(&format!("{path}/{endpoint}"), service.clone())
+                .route_service(&format!("{path}/{endpoint}/{{*path}}"), service.clone())
+        }))
     }
 }
 
@@ -191,26 +204,41 @@ fn is_plain_segment(segment: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
+/// The resource type endpoints (e.g. `Users`) that get routes of their own next to the
+/// catch-all one: axum routes a literal path without capturing and decoding a route
+/// parameter, which saves several allocations on every list, search and create, and a
+/// catch-all below the endpoint keeps `Users/{id}` from backtracking out of the literal
+/// route. Endpoints axum cannot route literally are served by the catch-all route alone.
+fn literal_endpoints(engine: &ScimEngine) -> Vec<String> {
+    engine
+        .registry()
+        .resource_types()
+        .map(|view| view.resource_type.endpoint.trim_start_matches('/'))
+        .filter(|endpoint| is_plain_segment(endpoint))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A request to a router from [`ScimRouter::into_router`], nested under the mount path.
-async fn handle_nested(
-    State(scim): State<Arc<ScimRouter>>,
-    OriginalUri(original): OriginalUri,
-    request: Request,
-) -> Response {
+async fn handle_nested(scim: Arc<ScimRouter>, request: Request) -> Result<Response, Infallible> {
     let (parts, body) = request.into_parts();
     // Inside `nest`, `parts.uri` is relative to the mount point; the original URI keeps it.
     let inner_path = parts.uri.path();
-    let mount_path = original.path().strip_suffix(inner_path).unwrap_or("");
-    serve(&scim, &parts, body, mount_path, inner_path).await
+    let mount_path = parts
+        .extensions
+        .get::<OriginalUri>()
+        .and_then(|original| original.path().strip_suffix(inner_path))
+        .unwrap_or("");
+    Ok(serve(&scim, &parts, body, mount_path, inner_path).await)
 }
 
 /// A request to a router from [`ScimRouter::mounted_at`].
-async fn handle_mounted(State(mounted): State<Arc<Mounted>>, request: Request) -> Response {
+async fn handle_mounted(mounted: Arc<Mounted>, request: Request) -> Result<Response, Infallible> {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
     // The routes are the mount path and what is below it.
     let inner_path = path.strip_prefix(mounted.path.as_str()).unwrap_or(path);
-    serve(&mounted.scim, &parts, body, &mounted.path, inner_path).await
+    Ok(serve(&mounted.scim, &parts, body, &mounted.path, inner_path).await)
 }
 
 /// Translates the request, runs the engine and translates its answer.
@@ -324,6 +352,7 @@ fn header_value(
 mod tests {
     use super::*;
     use axum::http::Request as HttpRequest;
+    use axum::routing::any;
     use scim_core::{BearerAuthenticator, MemoryStore, NoSessionsToRevoke};
     use tower::ServiceExt;
 
@@ -410,6 +439,14 @@ mod tests {
                 assert_eq!(listed.status(), StatusCode::OK, "{collection}");
                 assert_eq!(json(listed).await["totalResults"], 1, "{collection}");
             }
+            // Every method reaches the engine, which answers the ones a path does not
+            // serve (RFC 9110 §15.5.6).
+            let refused = call(app, "PUT", "/scim/v2/Users", "{}").await;
+            assert_eq!(refused.status(), StatusCode::METHOD_NOT_ALLOWED);
+            assert_eq!(
+                refused.headers().get("allow").map(HeaderValue::as_bytes),
+                Some(&b"GET, POST"[..])
+            );
             let health = call(app, "GET", "/health", "").await;
             assert_eq!(health.status(), StatusCode::OK);
         }
