@@ -44,6 +44,7 @@ use axum::extract::{OriginalUri, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
+use axum::routing::any_service;
 use scim_core::ScimEngine;
 use scim_core::error::ScimError;
 use scim_core::http::{BaseUrl, Headers, Method, ScimRequest, ScimResponse};
@@ -143,13 +144,16 @@ impl ScimRouter {
         let endpoints = literal_endpoints(&self.engine);
         let state = Arc::new(self);
         let service = service_fn(move |request| handle_nested(Arc::clone(&state), request));
+        // Every method reaches the engine, which answers 405 itself (a method router, not
+        // `route_service`: `Router::merge` wraps a service route in one more boxed layer).
+        let serve_all = || any_service(service.clone());
         let router = Router::new()
-            .route_service("/", service.clone())
-            .route_service("/{*path}", service.clone());
+            .route("/", serve_all())
+            .route("/{*path}", serve_all());
         endpoints.iter().fold(router, |router, endpoint| {
             router
-                .route_service(&format!("/{endpoint}"), service.clone())
-                .route_service(&format!("/{endpoint}/{{*path}}"), service.clone())
+                .route(&format!("/{endpoint}"), serve_all())
+                .route(&format!("/{endpoint}/{{*path}}"), serve_all())
         })
     }
 
@@ -179,18 +183,20 @@ impl ScimRouter {
             path: path.to_owned(),
         });
         let service = service_fn(move |request| handle_mounted(Arc::clone(&state), request));
-        let router = Router::new().route_service(&format!("{path}/{{*path}}"), service.clone());
+        // As in `into_router`: every method, through a method router.
+        let serve_all = || any_service(service.clone());
+        let router = Router::new().route(&format!("{path}/{{*path}}"), serve_all());
         let router = if path.is_empty() {
-            router.route_service("/", service.clone())
+            router.route("/", serve_all())
         } else {
             router
-                .route_service(path, service.clone())
-                .route_service(&format!("{path}/"), service.clone())
+                .route(path, serve_all())
+                .route(&format!("{path}/"), serve_all())
         };
         Ok(endpoints.iter().fold(router, |router, endpoint| {
             router
-                .route_service(&format!("{path}/{endpoint}"), service.clone())
-                .route_service(&format!("{path}/{endpoint}/{{*path}}"), service.clone())
+                .route(&format!("{path}/{endpoint}"), serve_all())
+                .route(&format!("{path}/{endpoint}/{{*path}}"), serve_all())
         }))
     }
 }
