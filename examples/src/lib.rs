@@ -25,8 +25,8 @@ pub mod admin;
 mod logging;
 pub mod oauth;
 pub use logging::{
-    LOG_BUFFER_BYTES, LOG_FLUSH_INTERVAL, LogFormat, LogGuard, LogWriter, Logging, init_tracing,
-    log_writer,
+    LOG_BATCH_BYTES, LOG_BUFFER_BYTES, LOG_FLUSH_INTERVAL, LogFormat, LogGuard, LogWriter, Logging,
+    init_tracing, log_writer,
 };
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
