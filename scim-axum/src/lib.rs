@@ -160,7 +160,9 @@ impl ScimRouter {
     /// The router with the SCIM service at `mount_path` (e.g. `/scim/v2`, or `/` for the
     /// root), to [`merge`](axum::Router::merge) into the host app. It answers the mount path
     /// with and without a trailing `/` and everything below it (RFC 7644 §3: the SCIM base
-    /// URL and its endpoints).
+    /// URL and its endpoints). Its routes are the mount path, a catch-all below it, and each
+    /// resource type's endpoint (e.g. `/scim/v2/Users`) with a catch-all below that; as with
+    /// any axum routes, merging a host route at one of those paths panics.
     ///
     /// # Errors
     ///
