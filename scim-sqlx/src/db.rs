@@ -7,6 +7,7 @@ use sqlx::postgres::{PgArguments, PgPool, PgRow};
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqlitePool, SqliteRow};
 use sqlx::{Postgres, Row, Sqlite, Transaction};
+use std::sync::Arc;
 
 /// A connection pool of either backend.
 #[derive(Debug, Clone)]
@@ -24,6 +25,9 @@ pub(crate) enum Tx {
 /// A row read by column index.
 pub(crate) trait RowRead {
     fn text(&self, i: usize) -> Result<String, sqlx::Error>;
+    /// A text column copied once, straight into shared text (a resource's body goes into
+    /// an `Arc<str>`; reading it as a `String` first copied it twice).
+    fn shared_text(&self, i: usize) -> Result<Arc<str>, sqlx::Error>;
     fn opt_text(&self, i: usize) -> Result<Option<String>, sqlx::Error>;
     fn int(&self, i: usize) -> Result<i64, sqlx::Error>;
 }
@@ -31,6 +35,9 @@ pub(crate) trait RowRead {
 impl RowRead for SqliteRow {
     fn text(&self, i: usize) -> Result<String, sqlx::Error> {
         self.try_get(i)
+    }
+    fn shared_text(&self, i: usize) -> Result<Arc<str>, sqlx::Error> {
+        self.try_get::<&str, _>(i).map(Arc::from)
     }
     fn opt_text(&self, i: usize) -> Result<Option<String>, sqlx::Error> {
         self.try_get(i)
@@ -43,6 +50,9 @@ impl RowRead for SqliteRow {
 impl RowRead for PgRow {
     fn text(&self, i: usize) -> Result<String, sqlx::Error> {
         self.try_get(i)
+    }
+    fn shared_text(&self, i: usize) -> Result<Arc<str>, sqlx::Error> {
+        self.try_get::<&str, _>(i).map(Arc::from)
     }
     fn opt_text(&self, i: usize) -> Result<Option<String>, sqlx::Error> {
         self.try_get(i)

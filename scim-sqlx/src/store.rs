@@ -213,7 +213,7 @@ impl Typed {
 /// The row of a resource as read: id, body, created, lastModified, version.
 struct Row {
     id: String,
-    body: String,
+    body: Arc<str>,
     created: i64,
     last_modified: i64,
     version: i64,
@@ -227,7 +227,7 @@ fn read_row(row: &dyn RowRead) -> Result<Row, sqlx::Error> {
 fn read_fields(row: &dyn RowRead, id: String, first: usize) -> Result<Row, sqlx::Error> {
     Ok(Row {
         id,
-        body: row.text(first)?,
+        body: row.shared_text(first)?,
         created: row.int(first + 1)?,
         last_modified: row.int(first + 2)?,
         version: row.int(first + 3)?,
