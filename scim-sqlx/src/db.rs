@@ -7,7 +7,6 @@ use sqlx::postgres::{PgArguments, PgPool, PgRow};
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqlitePool, SqliteRow};
 use sqlx::{Postgres, Row, Sqlite, Transaction};
-use std::sync::Arc;
 
 /// A connection pool of either backend.
 #[derive(Debug, Clone)]
@@ -25,9 +24,9 @@ pub(crate) enum Tx {
 /// A row read by column index.
 pub(crate) trait RowRead {
     fn text(&self, i: usize) -> Result<String, sqlx::Error>;
-    /// A text column copied once, straight into shared text (a resource's body goes into
-    /// an `Arc<str>`; reading it as a `String` first copied it twice).
-    fn shared_text(&self, i: usize) -> Result<Arc<str>, sqlx::Error>;
+    /// A text column borrowed from the row, for a caller that copies it once into what it
+    /// keeps (a resource's body into an `Arc<str>`) or only parses it.
+    fn str(&self, i: usize) -> Result<&str, sqlx::Error>;
     fn opt_text(&self, i: usize) -> Result<Option<String>, sqlx::Error>;
     fn int(&self, i: usize) -> Result<i64, sqlx::Error>;
 }
@@ -36,8 +35,8 @@ impl RowRead for SqliteRow {
     fn text(&self, i: usize) -> Result<String, sqlx::Error> {
         self.try_get(i)
     }
-    fn shared_text(&self, i: usize) -> Result<Arc<str>, sqlx::Error> {
-        self.try_get::<&str, _>(i).map(Arc::from)
+    fn str(&self, i: usize) -> Result<&str, sqlx::Error> {
+        self.try_get(i)
     }
     fn opt_text(&self, i: usize) -> Result<Option<String>, sqlx::Error> {
         self.try_get(i)
@@ -51,8 +50,8 @@ impl RowRead for PgRow {
     fn text(&self, i: usize) -> Result<String, sqlx::Error> {
         self.try_get(i)
     }
-    fn shared_text(&self, i: usize) -> Result<Arc<str>, sqlx::Error> {
-        self.try_get::<&str, _>(i).map(Arc::from)
+    fn str(&self, i: usize) -> Result<&str, sqlx::Error> {
+        self.try_get(i)
     }
     fn opt_text(&self, i: usize) -> Result<Option<String>, sqlx::Error> {
         self.try_get(i)

@@ -227,7 +227,7 @@ fn read_row(row: &dyn RowRead) -> Result<Row, sqlx::Error> {
 fn read_fields(row: &dyn RowRead, id: String, first: usize) -> Result<Row, sqlx::Error> {
     Ok(Row {
         id,
-        body: row.shared_text(first)?,
+        body: Arc::from(row.str(first)?),
         created: row.int(first + 1)?,
         last_modified: row.int(first + 2)?,
         version: row.int(first + 3)?,
@@ -261,17 +261,17 @@ const COLUMNS: &str = "r.id, r.body, r.created, r.last_modified, r.version";
 const FIELDS: &str = "r.body, r.created, r.last_modified, r.version";
 
 /// A resource row with its derived `groups` (RFC 7643 §4.1.2) as a sixth column.
-fn read_row_with_groups(row: &dyn RowRead) -> Result<(Row, String), sqlx::Error> {
-    Ok((read_row(row)?, row.text(5)?))
+fn read_row_with_groups(row: &dyn RowRead) -> Result<(Row, GroupPairs), sqlx::Error> {
+    Ok((read_row(row)?, read_groups(row, 5)?))
 }
 
 /// A resource row read without its groups.
-fn read_row_alone(row: &dyn RowRead) -> Result<(Row, String), sqlx::Error> {
-    Ok((read_row(row)?, String::new()))
+fn read_row_alone(row: &dyn RowRead) -> Result<(Row, GroupPairs), sqlx::Error> {
+    Ok((read_row(row)?, Vec::new()))
 }
 
-/// Reads a row and its groups' JSON (empty when not selected).
-type RowReader = fn(&dyn RowRead) -> Result<(Row, String), sqlx::Error>;
+/// Reads a row and its groups (none when not selected).
+type RowReader = fn(&dyn RowRead) -> Result<(Row, GroupPairs), sqlx::Error>;
 
 /// How to read the rows of a statement that selects groups (`with_groups`) or not.
 fn row_reader(with_groups: bool) -> RowReader {
@@ -282,20 +282,28 @@ fn row_reader(with_groups: bool) -> RowReader {
     }
 }
 
-/// Attaches the `[[group id, display name], …]` JSON of [`SqlStore::groups_column`].
-fn with_groups(record: StoredResource, groups: &str) -> Result<StoredResource, StoreError> {
+/// A User's Groups as (group id, display name) pairs.
+type GroupPairs = Vec<(String, Option<String>)>;
+
+/// Parses column `i`, the `[[group id, display name], …]` JSON of
+/// [`SqlStore::groups_column`], straight from the row.
+fn read_groups(row: &dyn RowRead, i: usize) -> Result<GroupPairs, sqlx::Error> {
+    let text = row.str(i)?;
     // Most Users are in no Group: both dialects write that as `[]`.
-    if groups == "[]" {
-        return Ok(record.with_groups(Vec::new()));
+    if text == "[]" {
+        return Ok(Vec::new());
     }
-    let pairs: Vec<(String, Option<String>)> =
-        serde_json::from_str(groups).map_err(StoreError::backend)?;
+    serde_json::from_str(text).map_err(|err| sqlx::Error::Decode(Box::new(err)))
+}
+
+/// Attaches a User's Groups (RFC 7643 §4.1.2).
+fn with_groups(record: StoredResource, groups: GroupPairs) -> StoredResource {
     let id = record.id().to_owned();
-    let memberships = pairs
+    let memberships = groups
         .into_iter()
         .map(|(group, display)| Membership::new(id.clone(), group, display))
         .collect();
-    Ok(record.with_groups(memberships))
+    record.with_groups(memberships)
 }
 
 impl SqlStore {
@@ -1195,7 +1203,11 @@ impl Store for SqlStore {
         // `id = ?` compares exactly: the row's id is `id`.
         let read = |row: &dyn RowRead| {
             let fields = read_fields(row, id.to_owned(), 0)?;
-            let groups = if derives { row.text(4)? } else { String::new() };
+            let groups = if derives {
+                read_groups(row, 4)?
+            } else {
+                Vec::new()
+            };
             Ok((fields, groups))
         };
         let found = self.pool.fetch(&sql, read).await;
@@ -1212,7 +1224,7 @@ impl Store for SqlStore {
         };
         let record = to_record(row, members)?;
         if derives {
-            return with_groups(record, &groups).map(Some);
+            return Ok(Some(with_groups(record, groups)));
         }
         Ok(Some(record))
     }
@@ -1341,11 +1353,11 @@ impl Store for SqlStore {
             .map(|(row, groups)| {
                 let list = members.remove(&row.id).unwrap_or_default();
                 let record = to_record(row, list)?;
-                if derives {
-                    with_groups(record, &groups)
+                Ok(if derives {
+                    with_groups(record, groups)
                 } else {
-                    Ok(record)
-                }
+                    record
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(QueryPage::new(resources, total))
