@@ -33,6 +33,10 @@ const RETRIES: u32 = 6;
 /// The largest number of parameters one statement gets (SQLite allows 32 766).
 const BATCH: usize = 500;
 
+/// Rows a SQLite connection's thread may have ready before the request task takes them
+/// (sqlx's default is 50, half a page of 100).
+const ROW_BUFFER: usize = 256;
+
 /// Connection settings of [`SqlStore::connect_with`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -362,7 +366,11 @@ impl SqlStore {
                     SqliteSynchronous::Normal
                 })
                 .busy_timeout(options.busy_timeout)
-                .foreign_keys(false);
+                .foreign_keys(false)
+                // SQLite runs on a thread of its own per connection, which hands rows to the
+                // request through a bounded channel: room for a whole page lets it finish
+                // the statement without waiting for the request task to make room.
+                .row_buffer_size(ROW_BUFFER);
             // An embedded database's connection does not go stale: no ping before each use.
             let pool = SqlitePoolOptions::new()
                 .test_before_acquire(false)
