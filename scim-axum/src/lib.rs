@@ -44,7 +44,7 @@ use axum::extract::{OriginalUri, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::routing::any_service;
+use axum::routing::{MethodRouter, any_service};
 use scim_core::ScimEngine;
 use scim_core::error::ScimError;
 use scim_core::http::{BaseUrl, Headers, Method, ScimRequest, ScimResponse};
@@ -144,17 +144,11 @@ impl ScimRouter {
         let endpoints = literal_endpoints(&self.engine);
         let state = Arc::new(self);
         let service = service_fn(move |request| handle_nested(Arc::clone(&state), request));
-        // Every method reaches the engine, which answers 405 itself (a method router, not
-        // `route_service`: `Router::merge` wraps a service route in one more boxed layer).
         let serve_all = || any_service(service.clone());
         let router = Router::new()
             .route("/", serve_all())
             .route("/{*path}", serve_all());
-        endpoints.iter().fold(router, |router, endpoint| {
-            router
-                .route(&format!("/{endpoint}"), serve_all())
-                .route(&format!("/{endpoint}/{{*path}}"), serve_all())
-        })
+        with_endpoint_routes(router, "", &endpoints, serve_all)
     }
 
     /// The router with the SCIM service at `mount_path` (e.g. `/scim/v2`, or `/` for the
@@ -185,7 +179,6 @@ impl ScimRouter {
             path: path.to_owned(),
         });
         let service = service_fn(move |request| handle_mounted(Arc::clone(&state), request));
-        // As in `into_router`: every method, through a method router.
         let serve_all = || any_service(service.clone());
         let router = Router::new().route(&format!("{path}/{{*path}}"), serve_all());
         let router = if path.is_empty() {
@@ -195,11 +188,7 @@ impl ScimRouter {
                 .route(path, serve_all())
                 .route(&format!("{path}/"), serve_all())
         };
-        Ok(endpoints.iter().fold(router, |router, endpoint| {
-            router
-                .route(&format!("{path}/{endpoint}"), serve_all())
-                .route(&format!("{path}/{endpoint}/{{*path}}"), serve_all())
-        }))
+        Ok(with_endpoint_routes(router, path, &endpoints, serve_all))
     }
 }
 
@@ -225,6 +214,26 @@ fn literal_endpoints(engine: &ScimEngine) -> Vec<String> {
         .filter(|endpoint| is_plain_segment(endpoint))
         .map(str::to_owned)
         .collect()
+}
+
+/// `router` with a route for each of `endpoints` under `prefix` and a catch-all below it.
+/// Every route is a method router over the SCIM service, so every method reaches the engine,
+/// which answers 405 itself; a method router rather than `route_service`, because
+/// `Router::merge` wraps a service route in one more boxed layer per request.
+fn with_endpoint_routes<S>(
+    router: Router<S>,
+    prefix: &str,
+    endpoints: &[String],
+    serve_all: impl Fn() -> MethodRouter<S>,
+) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    endpoints.iter().fold(router, |router, endpoint| {
+        router
+            .route(&format!("{prefix}/{endpoint}"), serve_all())
+            .route(&format!("{prefix}/{endpoint}/{{*path}}"), serve_all())
+    })
 }
 
 /// A request to a router from [`ScimRouter::into_router`], nested under the mount path.
