@@ -73,9 +73,9 @@ pub fn init_tracing(options: &Options) -> Result<Logging, Box<dyn std::error::Er
 /// The writer every log line goes through: a background thread writes to `sink`.
 ///
 /// A request appends its formatted line to a shared buffer (no allocation per line once the
-/// buffer has grown, another thread woken once per batch at most); every [`LOG_FLUSH_INTERVAL`], or as
-/// soon as [`LOG_BATCH_BYTES`] are waiting, the writer thread takes the whole buffer and
-/// writes it with one call.
+/// buffer has grown, another thread woken at most once per batch); every
+/// [`LOG_FLUSH_INTERVAL`], or as soon as [`LOG_BATCH_BYTES`] are waiting, the writer thread
+/// takes the whole buffer and writes it with one call.
 ///
 /// Lossy by choice: a sink that cannot keep up (a full disk, a stalled pipe) must never
 /// stall provisioning, so once `buffered_bytes` are waiting, new lines are dropped and
@@ -320,19 +320,17 @@ impl<S: Subscriber> tracing_subscriber::Layer<S> for PlainLines {
         thread_local! {
             static LINE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
+        let write = |line: &mut String| {
+            if format_line(line, event).is_ok() {
+                self.writer.append(line.as_bytes());
+            }
+        };
         LINE.with(|buffer| match buffer.try_borrow_mut() {
             Ok(mut line) => {
                 line.clear();
-                if format_line(&mut line, event).is_ok() {
-                    self.writer.append(line.as_bytes());
-                }
+                write(&mut line);
             }
-            Err(_) => {
-                let mut line = String::new();
-                if format_line(&mut line, event).is_ok() {
-                    self.writer.append(line.as_bytes());
-                }
-            }
+            Err(_) => write(&mut String::new()),
         });
     }
 }
