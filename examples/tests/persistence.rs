@@ -328,6 +328,45 @@ async fn replicas_agree(database_url: &str) {
     assert_eq!(stored["displayName"], format!("writer-{}", winners[0]));
     assert_ne!(headers["etag"].to_str().unwrap(), etag);
 
+    // The copy one replica keeps of a User it read (`Store::cached_copy`) never shows once
+    // the other replica wrote: the answer has the other's change, its new group, and an
+    // `If-Match` with the other's ETag succeeds.
+    let copied = a.create_user(&token, &unique("copied")).await;
+    let (status, _, body) = try_send(replicas[1].request(Method::GET, &format!("/Users/{copied}")))
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, headers, body) = try_send(set_display_name(&replicas[0], &copied, "through a"))
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let (status, _, body) = try_send(add_member(&replicas[0], &group, &copied))
+        .await
+        .unwrap();
+    assert!(status.is_success(), "member add: {status} {body}");
+    let (status, _, body) = try_send(
+        replicas[1]
+            .request(Method::PATCH, &format!("/Users/{copied}"))
+            .header("If-Match", &etag)
+            .json(&json!({
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "replace", "path": "nickName", "value": "through b"}],
+            })),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["displayName"], "through a", "{body}");
+    assert_eq!(body["nickName"], "through b", "{body}");
+    assert_eq!(body["groups"][0]["value"], group.as_str(), "{body}");
+    let (_, _, stored) = try_send(replicas[0].request(Method::GET, &format!("/Users/{copied}")))
+        .await
+        .unwrap();
+    assert_eq!(stored["displayName"], "through a", "{stored}");
+    assert_eq!(stored["nickName"], "through b", "{stored}");
+    assert_eq!(stored["meta"]["version"], body["meta"]["version"]);
+
     // Racing creates of one userName in different letter cases: one 201, the rest 409.
     let base = format!("Racer-{}@Example.com", uuid::Uuid::new_v4().simple());
     let variants = [

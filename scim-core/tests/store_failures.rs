@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use scim_core::schema::ResourceTypeView;
-use scim_core::store::{Membership, Query, QueryPage, StoredResource, Version};
+use scim_core::store::{Membership, Query, QueryPage, Replaced, StoredResource, Version};
 use scim_core::{
     BearerAuthenticator, MemoryStore, Method, NoSessionsToRevoke, RequestContext, ScimEngine,
     ScimRequest, Store, StoreError,
@@ -87,7 +87,7 @@ impl Store for Flaky {
         view: &ResourceTypeView,
         r: &StoredResource,
         v: Version,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Replaced, StoreError> {
         self.check()?;
         self.inner.replace(ctx, view, r, v).await
     }

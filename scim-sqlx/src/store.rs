@@ -10,9 +10,9 @@ use chrono::{DateTime, Utc};
 use scim_core::RequestContext;
 use scim_core::schema::ResourceTypeView;
 use scim_core::store::{
-    Member, Membership, MembershipChange, MembershipOutcome, Page, Query, QueryPage, ResolvedSort,
-    ResourceMeta, SortOrder, SortValue, Store, StoreError, StoredResource, UniqueAttribute,
-    Version, fold_case, unique_attributes,
+    Member, Membership, MembershipChange, MembershipOutcome, Page, Query, QueryPage, Replaced,
+    ResolvedSort, ResourceMeta, SortOrder, SortValue, Store, StoreError, StoredResource,
+    UniqueAttribute, Version, fold_case, unique_attributes,
 };
 use scim_filter::{AttrPath, AttrType, AttributeFacts, Filter};
 use serde_json::{Map, Value};
@@ -51,7 +51,16 @@ pub struct Options {
     /// SQLite: `synchronous = FULL` (every commit is on disk before the answer, also across
     /// a power loss) when true, the default; `NORMAL` survives process crashes only.
     pub full_sync: bool,
+    /// How many resources the store keeps copies of for
+    /// [`Store::cached_copy`](scim_core::Store::cached_copy), so that a PUT or PATCH of a
+    /// resource read or written lately is one statement instead of a read and a write; 0
+    /// keeps none. Default [`CACHED_COPIES`].
+    pub cached_copies: usize,
 }
+
+/// How many resources [`SqlStore`] keeps copies of by default (about 1 KiB each for a
+/// typical User): the Users an IdP reads and then writes in one provisioning cycle.
+pub const CACHED_COPIES: usize = 10_000;
 
 impl Options {
     /// Sets [`max_connections`](Self::max_connections).
@@ -74,6 +83,13 @@ impl Options {
         self.full_sync = full;
         self
     }
+
+    /// Sets [`cached_copies`](Self::cached_copies).
+    #[must_use]
+    pub fn cached_copies(mut self, n: usize) -> Self {
+        self.cached_copies = n;
+        self
+    }
 }
 
 impl Default for Options {
@@ -83,6 +99,7 @@ impl Default for Options {
             acquire_timeout: Duration::from_secs(5),
             busy_timeout: Duration::from_secs(5),
             full_sync: true,
+            cached_copies: CACHED_COPIES,
         }
     }
 }
@@ -96,6 +113,45 @@ pub struct SqlStore {
     /// The filter compiler of each resource type, built on first use (the mapping depends on
     /// the type's schema and the store's settings only).
     compilers: Arc<RwLock<Compilers>>,
+    /// Copies of resources read or written lately (see [`Options::cached_copies`]); `None`
+    /// keeps none.
+    copies: Option<Arc<Copies>>,
+}
+
+/// Copies of resources by (tenant, resource type, id), for [`Store::cached_copy`].
+type Copies = quick_cache::sync::Cache<CopyKey, StoredResource>;
+
+/// The key of a copy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CopyKey {
+    tenant: String,
+    resource_type: String,
+    id: String,
+}
+
+/// A [`CopyKey`] borrowed from a request (hashes as the key it equals: `&str` and `String`
+/// hash alike).
+#[derive(Hash)]
+struct CopyKeyRef<'a> {
+    tenant: &'a str,
+    resource_type: &'a str,
+    id: &'a str,
+}
+
+impl quick_cache::Equivalent<CopyKey> for CopyKeyRef<'_> {
+    fn equivalent(&self, key: &CopyKey) -> bool {
+        self.id == key.id && self.tenant == key.tenant && self.resource_type == key.resource_type
+    }
+}
+
+impl<'a> CopyKeyRef<'a> {
+    fn new(ctx: &'a RequestContext, view: &'a ResourceTypeView, id: &'a str) -> Self {
+        Self {
+            tenant: ctx.tenant(),
+            resource_type: &view.resource_type.name,
+            id,
+        }
+    }
 }
 
 /// Cached compilers: by the address of the registry's view, with the type's name.
@@ -302,12 +358,16 @@ fn read_groups(row: &dyn RowRead, i: usize) -> Result<GroupPairs, sqlx::Error> {
 
 /// Attaches a User's Groups (RFC 7643 §4.1.2).
 fn with_groups(record: StoredResource, groups: GroupPairs) -> StoredResource {
-    let id = record.id().to_owned();
-    let memberships = groups
-        .into_iter()
-        .map(|(group, display)| Membership::new(id.clone(), group, display))
-        .collect();
+    let memberships = memberships(record.id(), groups);
     record.with_groups(memberships)
+}
+
+/// The memberships of `member` in the Groups `groups`.
+fn memberships(member: &str, groups: GroupPairs) -> Vec<Membership> {
+    groups
+        .into_iter()
+        .map(|(group, display)| Membership::new(member, group, display))
+        .collect()
 }
 
 impl SqlStore {
@@ -341,7 +401,9 @@ impl SqlStore {
                 .connect(url)
                 .await
                 .map_err(backend)?;
-            return Self::from_postgres(pool).await;
+            return Ok(Self::from_postgres(pool)
+                .await?
+                .with_cached_copies(options.cached_copies));
         }
         if let Some(path) = url
             .strip_prefix("sqlite://")
@@ -379,7 +441,9 @@ impl SqlStore {
                 .connect_with(connect)
                 .await
                 .map_err(backend)?;
-            return Self::from_sqlite(pool).await;
+            return Ok(Self::from_sqlite(pool)
+                .await?
+                .with_cached_copies(options.cached_copies));
         }
         Err(StoreError::backend(format!(
             "unsupported database URL `{url}`: use sqlite://PATH or postgres://…"
@@ -418,6 +482,39 @@ impl SqlStore {
             pool,
             group_type: "Group".into(),
             compilers: Arc::default(),
+            copies: Some(Arc::new(Copies::new(CACHED_COPIES))),
+        }
+    }
+
+    /// Keeps copies of up to `n` resources for [`Store::cached_copy`] (see
+    /// [`Options::cached_copies`]); 0 keeps none.
+    #[must_use]
+    pub fn with_cached_copies(mut self, n: usize) -> Self {
+        self.copies = (n > 0).then(|| Arc::new(Copies::new(n)));
+        self
+    }
+
+    /// Keeps a copy of `record` as it now stands in the database. Groups are not kept:
+    /// their members may be many, and member changes do not need the Group's record.
+    fn keep_copy(&self, ctx: &RequestContext, view: &ResourceTypeView, record: &StoredResource) {
+        let Some(copies) = &self.copies else {
+            return;
+        };
+        if view.has_members() {
+            return;
+        }
+        let key = CopyKey {
+            tenant: ctx.tenant().to_owned(),
+            resource_type: view.resource_type.name.clone(),
+            id: record.id().to_owned(),
+        };
+        copies.insert(key, record.clone());
+    }
+
+    /// Drops the copy of a resource that changed or is gone.
+    fn drop_copy(&self, ctx: &RequestContext, view: &ResourceTypeView, id: &str) {
+        if let Some(copies) = &self.copies {
+            copies.remove(&CopyKeyRef::new(ctx, view, id));
         }
     }
 
@@ -555,8 +652,10 @@ impl SqlStore {
     }
 
     /// `, (<the row's memberships as JSON>)` for a type that derives `groups`: read in the
-    /// same statement as the row, so the engine needs no `memberships` query.
-    fn push_groups_column(&self, sql: &mut SqlBuilder) {
+    /// same statement as the row, so the engine needs no `memberships` query. `row` names
+    /// the resource row (its alias, or the table in a `RETURNING` clause, where SQLite
+    /// knows no alias).
+    fn push_groups_column(&self, sql: &mut SqlBuilder, row: &str) {
         // Pushed piece by piece (every read of a User builds it). Each Group's name is a
         // subquery per membership rather than a join: a User in no Group (most of them)
         // then costs one index probe, not two tables opened per row.
@@ -569,9 +668,11 @@ impl SqlStore {
             Dialect::Sqlite => ")) ",
             Dialect::Postgres => ")), '[]'::json)::text ",
         });
-        sql.push("FROM scim_members m WHERE m.tenant = r.tenant AND m.resource_type = ");
+        sql.push("FROM scim_members m WHERE m.tenant = ")
+            .push(row)
+            .push(".tenant AND m.resource_type = ");
         sql.push_param(Param::Text(self.group_type.clone()));
-        sql.push(" AND m.member = r.id)");
+        sql.push(" AND m.member = ").push(row).push(".id)");
     }
 
     /// Inserts the unique keys of `resource`; a taken one fails with its attribute.
@@ -799,7 +900,7 @@ impl SqlStore {
         view: &ResourceTypeView,
         resource: &StoredResource,
         expected: Version,
-    ) -> Result<(), Failure> {
+    ) -> Result<Option<GroupPairs>, Failure> {
         let unique = unique_attributes(view);
         let (body, folded, typed, unique_key) = self.row_values(view, resource, &unique)?;
         let mut sql = self.sql();
@@ -840,6 +941,20 @@ impl SqlStore {
         self.push_key(&mut sql, ctx, view, resource.id());
         sql.push(" AND version = ");
         sql.push_param(version_param(expected));
+        // A User's groups as of the write, so that the engine answers with current ones
+        // even when it based the change on a copy (`Store::cached_copy`).
+        sql.push(" RETURNING version");
+        let derives = view.derives_groups();
+        if derives {
+            self.push_groups_column(&mut sql, "scim_resources");
+        }
+        let read = |row: &dyn RowRead| {
+            if derives {
+                read_groups(row, 1)
+            } else {
+                Ok(Vec::new())
+            }
+        };
         // One statement, committed on its own, when nothing else is written: the common
         // PATCH or PUT of a User.
         let single = unique.len() <= 1 && !view.has_members();
@@ -849,8 +964,8 @@ impl SqlStore {
             Some(self.pool.begin().await?)
         };
         let updated = match &mut tx {
-            Some(tx) => tx.execute(&sql).await,
-            None => self.pool.execute(&sql).await,
+            Some(tx) => tx.fetch(&sql, read).await,
+            None => self.pool.fetch(&sql, read).await,
         };
         let updated = match updated {
             Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
@@ -858,7 +973,7 @@ impl SqlStore {
             }
             other => other?,
         };
-        if updated == 0 {
+        let Some(groups) = updated.into_iter().next() else {
             let exists = match &mut tx {
                 Some(tx) => self
                     .version_in(tx, ctx, view, resource.id())
@@ -876,9 +991,10 @@ impl SqlStore {
             } else {
                 StoreError::NotFound(resource.id().to_owned())
             }));
-        }
+        };
+        let groups = derives.then_some(groups);
         let Some(mut tx) = tx else {
-            return Ok(());
+            return Ok(groups);
         };
         if unique.len() > 1 {
             let mut sql = self.sql();
@@ -905,7 +1021,7 @@ impl SqlStore {
                 .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(groups)
     }
 
     /// ` WHERE tenant = … AND resource_type = … AND id = …`.
@@ -1191,7 +1307,9 @@ impl Store for SqlStore {
         view: &ResourceTypeView,
         resource: &StoredResource,
     ) -> Result<(), StoreError> {
-        retrying(|| self.try_create(ctx, view, resource)).await
+        retrying(|| self.try_create(ctx, view, resource)).await?;
+        self.keep_copy(ctx, view, resource);
+        Ok(())
     }
 
     async fn get(
@@ -1204,7 +1322,7 @@ impl Store for SqlStore {
         sql.push("SELECT ").push(FIELDS);
         let derives = view.derives_groups();
         if derives {
-            self.push_groups_column(&mut sql);
+            self.push_groups_column(&mut sql, "r");
         }
         sql.push(" FROM scim_resources r");
         self.push_key(&mut sql, ctx, view, id);
@@ -1220,6 +1338,7 @@ impl Store for SqlStore {
         };
         let found = self.pool.fetch(&sql, read).await;
         let Some((row, groups)) = found.map_err(backend)?.into_iter().next() else {
+            self.drop_copy(ctx, view, id);
             return Ok(None);
         };
         let members = if view.has_members() {
@@ -1230,10 +1349,11 @@ impl Store for SqlStore {
         } else {
             Vec::new()
         };
-        let record = to_record(row, members)?;
+        let mut record = to_record(row, members)?;
         if derives {
-            return Ok(Some(with_groups(record, groups)));
+            record = with_groups(record, groups);
         }
+        self.keep_copy(ctx, view, &record);
         Ok(Some(record))
     }
 
@@ -1243,8 +1363,30 @@ impl Store for SqlStore {
         view: &ResourceTypeView,
         resource: &StoredResource,
         expected: Version,
-    ) -> Result<(), StoreError> {
-        retrying(|| self.try_replace(ctx, view, resource, expected)).await
+    ) -> Result<Replaced, StoreError> {
+        let written = retrying(|| self.try_replace(ctx, view, resource, expected)).await;
+        let groups = match written {
+            Ok(groups) => groups,
+            Err(err) => {
+                self.drop_copy(ctx, view, resource.id());
+                return Err(err);
+            }
+        };
+        // The engine does not trust a copy's groups: the copy keeps those it was given.
+        self.keep_copy(ctx, view, resource);
+        Ok(match groups {
+            Some(pairs) => Replaced::with_groups(memberships(resource.id(), pairs)),
+            None => Replaced::new(),
+        })
+    }
+
+    fn cached_copy(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        id: &str,
+    ) -> Option<StoredResource> {
+        self.copies.as_ref()?.get(&CopyKeyRef::new(ctx, view, id))
     }
 
     async fn delete(
@@ -1254,6 +1396,7 @@ impl Store for SqlStore {
         id: &str,
         expected: Option<Version>,
     ) -> Result<(), StoreError> {
+        self.drop_copy(ctx, view, id);
         retrying(|| self.try_delete(ctx, view, id, expected)).await
     }
 
@@ -1286,7 +1429,7 @@ impl Store for SqlStore {
         let mut sql = self.sql();
         sql.push("SELECT ").push(COLUMNS);
         if derives {
-            self.push_groups_column(&mut sql);
+            self.push_groups_column(&mut sql, "r");
         }
         if counted {
             sql.push(", ");

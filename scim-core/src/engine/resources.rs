@@ -34,7 +34,7 @@ use crate::projection::Projection;
 use crate::resource::{Resource, coerce_attribute};
 use crate::schema::{AttributeType, ResourceTypeView, USER_SCHEMA, Uniqueness};
 use crate::store::{
-    Member, Membership, MembershipChange, Page, ResolvedFilter, ResourceMeta, StoreError,
+    Member, Membership, MembershipChange, Page, Replaced, ResolvedFilter, ResourceMeta, StoreError,
     StoredResource, Version,
 };
 use scim_filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath};
@@ -194,6 +194,16 @@ fn operation_members(operation: &crate::patch::PatchOperation) -> &[Value] {
         Value::Array(items) => items,
         other => std::slice::from_ref(other),
     }
+}
+
+/// How one turn of a compare-and-swap cycle ended.
+enum Write {
+    /// The new record is stored.
+    Done(StoredResource),
+    /// The request changes nothing in the record read.
+    Unchanged,
+    /// The stored version was no longer the one read.
+    Lost,
 }
 
 /// Whether two records hold the same resource (attributes and members).
@@ -505,43 +515,119 @@ impl ScimEngine {
         let projection = self.projection(view, &params)?;
         let body = op.body.take().ok_or_else(|| missing_body("PUT"))?;
         let replacement = Resource::from_client(view, body, self.tolerances(ctx))?;
+        let record = self
+            .read_modify_write(ctx, view, id, op.if_match, "replace", |current| {
+                let existing = to_resource(current)?;
+                replacement.check_replace(&existing, view)?;
+                let new = replacement.clone().keep_server_owned(&existing, view);
+                self.reserved(view, &new)?;
+                self.within_limits(&new)?;
+                to_record(view, new, id.to_owned(), current.meta().changed_at(ctx.now)).map(Some)
+            })
+            .await?;
+        self.written(ctx, view, &record, &projection, pending, "replace")
+            .await
+    }
+
+    /// The compare-and-swap cycle of PUT and PATCH (RFC 7644 §3.5.1, §3.5.2, §3.14):
+    /// reads the resource, checks `If-Match`, computes the new record with `change`
+    /// (`None`: the request changes nothing) and replaces the stored one if it still has
+    /// the version read. Answers the record as it now stands: the written one, or the one
+    /// read when nothing changed.
+    ///
+    /// The first read may be the store's [`cached_copy`](crate::Store::cached_copy). A
+    /// copy is trusted only when the compare-and-swap confirms it; on any other outcome the
+    /// cycle reads the resource with `get` and starts over, so a stale copy never shows in
+    /// an answer. A lost race is retried (412 under `If-Match`).
+    async fn read_modify_write(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        id: &str,
+        if_match: Option<&str>,
+        operation: &'static str,
+        change: impl Fn(&StoredResource) -> Result<Option<StoredResource>, ScimError>,
+    ) -> Result<StoredResource, ScimError> {
+        let mut copy = self.visible_copy(ctx, view, id);
         let mut attempt = 0;
         loop {
-            let current = self.load(ctx, view, id, "replace").await?;
-            if op
-                .if_match
-                .is_some_and(|h| !etag_matches(h, current.version()))
-            {
-                return Err(precondition_failed());
-            }
-            let existing = to_resource(&current)?;
-            replacement.check_replace(&existing, view)?;
-            let new = replacement.clone().keep_server_owned(&existing, view);
-            self.reserved(view, &new)?;
-            self.within_limits(&new)?;
-            let record = to_record(view, new, id.to_owned(), current.meta().changed_at(ctx.now))?
-                .with_groups_of(&current);
-            if same_content(&record, &current)? {
-                return self
-                    .written(ctx, view, &current, &projection, pending, "replace")
-                    .await;
-            }
-            match self
-                .inner
-                .store
-                .replace(ctx, view, &record, current.version())
-                .await
-            {
-                Ok(()) => {
-                    return self
-                        .written(ctx, view, &record, &projection, pending, "replace")
-                        .await;
+            let from_copy = copy.is_some();
+            let current = match copy.take() {
+                Some(record) => record,
+                None => self.load(ctx, view, id, operation).await?,
+            };
+            let step = self
+                .write_once(ctx, view, if_match, operation, &current, from_copy, &change)
+                .await;
+            match step {
+                Ok(Write::Done(record)) => return Ok(record),
+                Ok(Write::Unchanged) if !from_copy => return Ok(current),
+                Ok(Write::Lost) if !from_copy => {
+                    self.lost_race(if_match.is_some(), &mut attempt)?
                 }
-                Err(StoreError::VersionMismatch) => {
-                    self.lost_race(op.if_match.is_some(), &mut attempt)?;
-                }
-                Err(err) => return Err(self.store_failure(ctx, "replace", view, Some(id), err)),
+                Err(err) if !from_copy => return Err(err),
+                // The copy was not confirmed: read the resource and start over.
+                _ => {}
             }
+        }
+    }
+
+    /// The store's copy of a resource, unless it is hidden from SCIM clients.
+    fn visible_copy(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        id: &str,
+    ) -> Option<StoredResource> {
+        if is_user(view) && self.inner.config.protected.ids.iter().any(|p| p == id) {
+            return None;
+        }
+        let copy = self.inner.store.cached_copy(ctx, view, id)?;
+        (copy.id() == id && !self.is_protected(view, &copy)).then_some(copy)
+    }
+
+    /// One turn of [`read_modify_write`](Self::read_modify_write) on `current`.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_once(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        if_match: Option<&str>,
+        operation: &'static str,
+        current: &StoredResource,
+        from_copy: bool,
+        change: &impl Fn(&StoredResource) -> Result<Option<StoredResource>, ScimError>,
+    ) -> Result<Write, ScimError> {
+        if if_match.is_some_and(|h| !etag_matches(h, current.version())) {
+            return Err(precondition_failed());
+        }
+        let Some(record) = change(current)? else {
+            return Ok(Write::Unchanged);
+        };
+        // A User's groups do not change with its attributes; a copy's may be out of date.
+        let record = if from_copy {
+            record
+        } else {
+            record.with_groups_of(current)
+        };
+        if same_content(&record, current)? {
+            return Ok(Write::Unchanged);
+        }
+        let id = record.id();
+        match self
+            .inner
+            .store
+            .replace(ctx, view, &record, current.version())
+            .await
+        {
+            Ok(Replaced {
+                groups: Some(groups),
+                ..
+            }) => Ok(Write::Done(record.with_groups(groups))),
+            Ok(_) => Ok(Write::Done(record)),
+            Err(StoreError::VersionMismatch) => Ok(Write::Lost),
+            Err(StoreError::NotFound(_)) if from_copy => Ok(Write::Lost),
+            Err(err) => Err(self.store_failure(ctx, operation, view, Some(id), err)),
         }
     }
 
@@ -619,53 +705,20 @@ impl ScimEngine {
             return Ok(no_content(Some(version)));
         }
 
-        let mut attempt = 0;
-        loop {
-            let current = self.load(ctx, view, id, "patch").await?;
-            if op
-                .if_match
-                .is_some_and(|h| !etag_matches(h, current.version()))
-            {
-                return Err(precondition_failed());
-            }
-            let mut resource = to_resource(&current)?;
-            let changed = patch_resource(view, &mut resource, &request, tolerances)?;
-            if !changed {
-                return self
-                    .written(ctx, view, &current, &projection, pending, "patch")
-                    .await;
-            }
-            self.reserved(view, &resource)?;
-            self.within_limits(&resource)?;
-            let record = to_record(
-                view,
-                resource,
-                id.to_owned(),
-                current.meta().changed_at(ctx.now),
-            )?
-            .with_groups_of(&current);
-            if same_content(&record, &current)? {
-                return self
-                    .written(ctx, view, &current, &projection, pending, "patch")
-                    .await;
-            }
-            match self
-                .inner
-                .store
-                .replace(ctx, view, &record, current.version())
-                .await
-            {
-                Ok(()) => {
-                    return self
-                        .written(ctx, view, &record, &projection, pending, "patch")
-                        .await;
+        let record = self
+            .read_modify_write(ctx, view, id, op.if_match, "patch", |current| {
+                let mut resource = to_resource(current)?;
+                if !patch_resource(view, &mut resource, &request, tolerances)? {
+                    return Ok(None);
                 }
-                Err(StoreError::VersionMismatch) => {
-                    self.lost_race(op.if_match.is_some(), &mut attempt)?;
-                }
-                Err(err) => return Err(self.store_failure(ctx, "patch", view, Some(id), err)),
-            }
-        }
+                self.reserved(view, &resource)?;
+                self.within_limits(&resource)?;
+                let meta = current.meta().changed_at(ctx.now);
+                to_record(view, resource, id.to_owned(), meta).map(Some)
+            })
+            .await?;
+        self.written(ctx, view, &record, &projection, pending, "patch")
+            .await
     }
 
     /// Applies a membership change (RFC 7644 §3.5.2) under `If-Match`: through
@@ -716,7 +769,7 @@ impl ScimEngine {
                 .with_members(members)
                 .with_meta(current.meta().changed_at(ctx.now));
             match store.replace(ctx, view, &record, current.version()).await {
-                Ok(()) => return Ok(record.version()),
+                Ok(_) => return Ok(record.version()),
                 Err(StoreError::VersionMismatch) => {
                     self.lost_race(expected.is_some(), &mut attempt)?
                 }
@@ -957,7 +1010,7 @@ impl ScimEngine {
                 .replace(ctx, view, &record, current.version())
                 .await
             {
-                Ok(()) => {
+                Ok(_) => {
                     pending.deleted.push(id.to_owned());
                     return Ok(no_content(Some(record.version())));
                 }

@@ -42,7 +42,8 @@ pub use query::{
     Page, Position, Query, QueryPage, ResolvedFilter, ResolvedSort, SortOrder, SortValue,
 };
 pub use record::{
-    Member, Membership, MembershipChange, MembershipOutcome, ResourceMeta, StoredResource, Version,
+    Member, Membership, MembershipChange, MembershipOutcome, Replaced, ResourceMeta,
+    StoredResource, Version,
 };
 pub use tiny::TinyStore;
 pub use unique::{UniqueAttribute, fold_case, unique_attributes};
@@ -152,6 +153,7 @@ impl StoreError {
 ///
 /// | method | default | override to |
 /// | --- | --- | --- |
+/// | [`cached_copy`](Store::cached_copy) | `None`: the engine reads with `get` | base a PUT or PATCH on a copy at hand, confirmed by the compare-and-swap |
 /// | [`filters`](Store::filters) | `false`: the engine filters | push conditions into the backend (SQL `WHERE`, an index) |
 /// | [`sorts`](Store::sorts) | `false`: the engine sorts | push `sortBy` into the backend (`ORDER BY`) |
 /// | [`modify_members`](Store::modify_members) | [`StoreError::Unsupported`]: the engine reads the Group, changes the list and `replace`s it | add or remove members in time independent of the Group's size |
@@ -198,7 +200,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<StoredResource>, StoreError>;
 
     /// Replaces a resource (RFC 7644 §3.5.1) if its stored version is `expected`; the new
-    /// record carries the next version.
+    /// record carries the next version. A store that reads a User's derived `groups` in
+    /// the same statement as the write hands them back ([`Replaced::with_groups`]); others
+    /// answer [`Replaced::new`].
     ///
     /// # Errors
     ///
@@ -209,7 +213,7 @@ pub trait Store: Send + Sync + 'static {
         view: &ResourceTypeView,
         resource: &StoredResource,
         expected: Version,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Replaced, StoreError>;
 
     /// Deletes a resource (RFC 7644 §3.6) if `expected` is `None` or its stored version,
     /// and removes it from every Group of the tenant (see the cascade duty above).
@@ -238,6 +242,31 @@ pub trait Store: Send + Sync + 'static {
         groups: &ResourceTypeView,
         member_ids: &[&str],
     ) -> Result<Vec<Membership>, StoreError>;
+
+    /// A copy of the resource that the store keeps at hand, for the engine to base a PUT
+    /// or PATCH on without reading it (RFC 7644 §3.5.1, §3.5.2), or `None`.
+    ///
+    /// The copy may be out of date — another replica may have written since. The engine
+    /// trusts it only through the compare-and-swap: it writes a change computed from the
+    /// copy with [`replace`](Store::replace) and the copy's version, and on any other
+    /// outcome (a version mismatch, a failed `If-Match`, a PATCH that does not apply, no
+    /// change at all) reads the resource with [`get`](Store::get) and starts over. So a
+    /// copy is safe as long as a resource's `(id, version)` always names the same content,
+    /// which the version duty above guarantees. A copy's attached `groups` are not trusted:
+    /// the engine takes them from what `replace` hands back, or from
+    /// [`memberships`](Store::memberships).
+    ///
+    /// Default: `None` (the engine reads with `get`). Override it when a read is a round
+    /// trip the store can save (a database on another host).
+    fn cached_copy(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        id: &str,
+    ) -> Option<StoredResource> {
+        let _ = (ctx, view, id);
+        None
+    }
 
     /// Whether [`query`](Store::query) applies this filter condition itself: a `pr` or a
     /// comparison on one attribute, or a whole value path (RFC 7644 §3.4.2.2). The engine
@@ -335,7 +364,7 @@ impl<S: Store + ?Sized> Store for Arc<S> {
         view: &'v ResourceTypeView,
         resource: &'r StoredResource,
         expected: Version,
-    ) -> StoreFuture<'f, ()>
+    ) -> StoreFuture<'f, Replaced>
     where
         's: 'f,
         'c: 'f,
@@ -393,6 +422,15 @@ impl<S: Store + ?Sized> Store for Arc<S> {
         Self: 'f,
     {
         (**self).memberships(ctx, groups, member_ids)
+    }
+
+    fn cached_copy(
+        &self,
+        ctx: &RequestContext,
+        view: &ResourceTypeView,
+        id: &str,
+    ) -> Option<StoredResource> {
+        (**self).cached_copy(ctx, view, id)
     }
 
     fn filters(&self, view: &ResourceTypeView, condition: &Filter) -> bool {

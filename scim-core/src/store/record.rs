@@ -260,6 +260,33 @@ impl MembershipChange {
     }
 }
 
+/// What a successful [`Store::replace`](super::Store::replace) read along with the write.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Replaced {
+    /// The derived `groups` of the resource (RFC 7643 §4.1.2) as of the write, when the
+    /// store read them in the same statement; `None` when it did not (the engine then keeps
+    /// the groups of the record it read, or asks [`Store::memberships`]).
+    ///
+    /// [`Store::memberships`]: super::Store::memberships
+    pub groups: Option<Vec<Membership>>,
+}
+
+impl Replaced {
+    /// A replace that read nothing along with the write.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A replace that read the resource's current `groups` with the write.
+    #[must_use]
+    pub fn with_groups(groups: Vec<Membership>) -> Self {
+        Self {
+            groups: Some(groups),
+        }
+    }
+}
+
 /// What [`Store::modify_members`](super::Store::modify_members) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

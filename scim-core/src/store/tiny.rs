@@ -13,8 +13,8 @@
 //! store of the workspace.
 
 use super::{
-    Member, Membership, MembershipChange, MembershipOutcome, Query, QueryPage, ResourceMeta, Store,
-    StoreError, StoredResource, Version, unique_attributes,
+    Member, Membership, MembershipChange, MembershipOutcome, Query, QueryPage, Replaced,
+    ResourceMeta, Store, StoreError, StoredResource, Version, unique_attributes,
 };
 use crate::context::RequestContext;
 use crate::schema::ResourceTypeView;
@@ -228,7 +228,7 @@ impl Store for TinyStore {
         view: &ResourceTypeView,
         resource: &StoredResource,
         expected: Version,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Replaced, StoreError> {
         let mut tables = self.lock();
         let key = key(ctx, view, resource.id());
         let stored = tables
@@ -239,7 +239,7 @@ impl Store for TinyStore {
             return Err(StoreError::VersionMismatch);
         }
         tables.check_unique(&key, view, resource)?;
-        tables.write(key, resource)
+        tables.write(key, resource).map(|()| Replaced::new())
     }
 
     async fn delete(

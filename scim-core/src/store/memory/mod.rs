@@ -8,8 +8,8 @@ mod members;
 mod query;
 
 use super::{
-    Membership, MembershipChange, MembershipOutcome, Query, QueryPage, ResolvedSort, ResourceMeta,
-    Store, StoreError, StoredResource, Version,
+    Membership, MembershipChange, MembershipOutcome, Query, QueryPage, Replaced, ResolvedSort,
+    ResourceMeta, Store, StoreError, StoredResource, Version,
 };
 use crate::context::RequestContext;
 use crate::schema::ResourceTypeView;
@@ -486,12 +486,14 @@ impl Store for MemoryStore {
         view: &ResourceTypeView,
         resource: &StoredResource,
         expected: Version,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Replaced, StoreError> {
         let Some(tenant) = self.tenant(ctx.tenant()) else {
             return Err(StoreError::NotFound(resource.id().to_owned()));
         };
         let mut state = write(&tenant);
-        state.replace(view, resource, expected)
+        state
+            .replace(view, resource, expected)
+            .map(|()| Replaced::new())
     }
 
     async fn delete(

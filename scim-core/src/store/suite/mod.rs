@@ -349,7 +349,7 @@ impl<S: Store> Store for RequiredOnly<S> {
         view: &ResourceTypeView,
         resource: &StoredResource,
         expected: super::Version,
-    ) -> Result<(), super::StoreError> {
+    ) -> Result<super::Replaced, super::StoreError> {
         self.0.replace(ctx, view, resource, expected).await
     }
 
