@@ -40,8 +40,12 @@
 //!   with every string case-folded in Rust (`folded`: Unicode-correct, which SQLite's
 //!   `lower()` is not), `created`, `last_modified` (milliseconds since the epoch) and the
 //!   RFC 7644 §3.14 `version` counter, and typed columns for what IdPs look up and sort by
-//!   most: `user_name` and `external_id` (each also folded), `display_name`, `active`, indexed
-//!   per tenant and resource type.
+//!   most: `user_name` and `external_id` (each also folded), a Group's `display_name` (also
+//!   folded), `active`, indexed per tenant and resource type. A User's `displayName` is not a
+//!   typed column: IdPs look Users up by `userName` and `externalId`, Groups by
+//!   `displayName`, and with no index on what a User's rename changes, PostgreSQL updates the
+//!   row in place (a HOT update) instead of adding an entry to every index. Filters and
+//!   sorts on it read the JSON.
 //! * `scim_unique`: one row per value of every `uniqueness: server` attribute (RFC 7643
 //!   §2.1), primary key `(tenant, resource_type, attribute, value_key)` with the value folded
 //!   for case-insensitive attributes, so two creates of `BJensen` and `bjensen` racing through
@@ -129,4 +133,4 @@ pub mod compile;
 mod db;
 mod store;
 
-pub use store::{Options, SqlStore};
+pub use store::{COPY_CACHE_BYTES, Options, SqlStore};

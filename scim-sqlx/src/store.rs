@@ -51,16 +51,16 @@ pub struct Options {
     /// SQLite: `synchronous = FULL` (every commit is on disk before the answer, also across
     /// a power loss) when true, the default; `NORMAL` survives process crashes only.
     pub full_sync: bool,
-    /// How many resources the store keeps copies of for
-    /// [`Store::cached_copy`](scim_core::Store::cached_copy), so that a PUT or PATCH of a
-    /// resource read or written lately is one statement instead of a read and a write; 0
-    /// keeps none. Default [`CACHED_COPIES`].
-    pub cached_copies: usize,
+    /// How many bytes of memory the copies of resources read or written lately may take,
+    /// for [`Store::cached_copy`](scim_core::Store::cached_copy): a PUT or PATCH of a
+    /// resource that has a copy is one statement instead of a read and a write. 0 keeps
+    /// none. Default [`COPY_CACHE_BYTES`].
+    pub copy_cache_bytes: usize,
 }
 
-/// How many resources [`SqlStore`] keeps copies of by default (about 1 KiB each for a
-/// typical User): the Users an IdP reads and then writes in one provisioning cycle.
-pub const CACHED_COPIES: usize = 10_000;
+/// The memory [`SqlStore`] gives copies of resources by default: 32 MiB, some 30 000 to
+/// 60 000 typical Users (their JSON and keys), the least recently useful dropped first.
+pub const COPY_CACHE_BYTES: usize = 32 << 20;
 
 impl Options {
     /// Sets [`max_connections`](Self::max_connections).
@@ -84,10 +84,10 @@ impl Options {
         self
     }
 
-    /// Sets [`cached_copies`](Self::cached_copies).
+    /// Sets [`copy_cache_bytes`](Self::copy_cache_bytes).
     #[must_use]
-    pub fn cached_copies(mut self, n: usize) -> Self {
-        self.cached_copies = n;
+    pub fn copy_cache_bytes(mut self, bytes: usize) -> Self {
+        self.copy_cache_bytes = bytes;
         self
     }
 }
@@ -99,7 +99,7 @@ impl Default for Options {
             acquire_timeout: Duration::from_secs(5),
             busy_timeout: Duration::from_secs(5),
             full_sync: true,
-            cached_copies: CACHED_COPIES,
+            copy_cache_bytes: COPY_CACHE_BYTES,
         }
     }
 }
@@ -113,13 +113,39 @@ pub struct SqlStore {
     /// The filter compiler of each resource type, built on first use (the mapping depends on
     /// the type's schema and the store's settings only).
     compilers: Arc<RwLock<Compilers>>,
-    /// Copies of resources read or written lately (see [`Options::cached_copies`]); `None`
-    /// keeps none.
+    /// Copies of resources read or written lately (see [`Options::copy_cache_bytes`]);
+    /// `None` keeps none.
     copies: Option<Arc<Copies>>,
 }
 
-/// Copies of resources by (tenant, resource type, id), for [`Store::cached_copy`].
-type Copies = quick_cache::sync::Cache<CopyKey, StoredResource>;
+/// Copies of resources by (tenant, resource type, id), for [`Store::cached_copy`],
+/// bounded by their size in memory.
+type Copies = quick_cache::sync::Cache<CopyKey, StoredResource, CopySize>;
+
+/// Builds the copies' cache for `bytes` of memory, or none.
+fn copies(bytes: usize) -> Option<Arc<Copies>> {
+    (bytes > 0).then(|| {
+        Arc::new(Copies::with_weighter(
+            bytes / 1024 + 1,
+            bytes as u64,
+            CopySize,
+        ))
+    })
+}
+
+/// About how many bytes a copy takes: its key, its JSON, its groups and the record around
+/// them.
+#[derive(Debug, Clone, Copy)]
+struct CopySize;
+
+impl quick_cache::Weighter<CopyKey, StoredResource> for CopySize {
+    fn weight(&self, key: &CopyKey, copy: &StoredResource) -> u64 {
+        let key = key.tenant.len() + key.resource_type.len() + key.id.len();
+        let json = copy.attributes_json().len();
+        let groups = copy.groups().map_or(0, |g| g.len() * 96);
+        (key + json + groups + 192) as u64
+    }
+}
 
 /// The key of a copy.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -233,7 +259,11 @@ struct Typed {
     active: Option<bool>,
 }
 
-/// Which typed columns a resource type fills: single-valued core attributes of the right type.
+/// Which typed columns a resource type fills: single-valued core attributes of the right
+/// type; `displayName` only for types with members (Groups), which IdPs look up by it. A
+/// User's `displayName` stays in the JSON: its indexed column made every rename a write to
+/// each of the row's indexes on PostgreSQL, where an update that changes no indexed column
+/// is done in place.
 fn typed_columns(view: &ResourceTypeView) -> [bool; 4] {
     let is = |name: &str, ty: AttrType| {
         let facts = view.facts(None, name, None);
@@ -242,7 +272,7 @@ fn typed_columns(view: &ResourceTypeView) -> [bool; 4] {
     [
         is("userName", AttrType::String),
         is("externalId", AttrType::String),
-        is("displayName", AttrType::String),
+        view.has_members() && is("displayName", AttrType::String),
         is("active", AttrType::Boolean),
     ]
 }
@@ -403,7 +433,7 @@ impl SqlStore {
                 .map_err(backend)?;
             return Ok(Self::from_postgres(pool)
                 .await?
-                .with_cached_copies(options.cached_copies));
+                .with_copy_cache_bytes(options.copy_cache_bytes));
         }
         if let Some(path) = url
             .strip_prefix("sqlite://")
@@ -443,7 +473,7 @@ impl SqlStore {
                 .map_err(backend)?;
             return Ok(Self::from_sqlite(pool)
                 .await?
-                .with_cached_copies(options.cached_copies));
+                .with_copy_cache_bytes(options.copy_cache_bytes));
         }
         Err(StoreError::backend(format!(
             "unsupported database URL `{url}`: use sqlite://PATH or postgres://…"
@@ -482,15 +512,15 @@ impl SqlStore {
             pool,
             group_type: "Group".into(),
             compilers: Arc::default(),
-            copies: Some(Arc::new(Copies::new(CACHED_COPIES))),
+            copies: copies(COPY_CACHE_BYTES),
         }
     }
 
-    /// Keeps copies of up to `n` resources for [`Store::cached_copy`] (see
-    /// [`Options::cached_copies`]); 0 keeps none.
+    /// Gives the copies for [`Store::cached_copy`] `bytes` of memory (see
+    /// [`Options::copy_cache_bytes`]); 0 keeps none.
     #[must_use]
-    pub fn with_cached_copies(mut self, n: usize) -> Self {
-        self.copies = (n > 0).then(|| Arc::new(Copies::new(n)));
+    pub fn with_copy_cache_bytes(mut self, bytes: usize) -> Self {
+        self.copies = copies(bytes);
         self
     }
 
@@ -508,7 +538,8 @@ impl SqlStore {
             resource_type: view.resource_type.name.clone(),
             id: record.id().to_owned(),
         };
-        copies.insert(key, record.clone());
+        // Text only: a parsed object next to it would take several times the memory.
+        copies.insert(key, record.clone().into_text_only());
     }
 
     /// Drops the copy of a resource that changed or is gone.
