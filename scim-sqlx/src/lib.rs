@@ -40,8 +40,9 @@
 //!   with every string case-folded in Rust (`folded`: Unicode-correct, which SQLite's
 //!   `lower()` is not), `created`, `last_modified` (milliseconds since the epoch) and the
 //!   RFC 7644 §3.14 `version` counter, and typed columns for what IdPs look up and sort by
-//!   most: `user_name` and `external_id` (each also folded), a Group's `display_name` (also
-//!   folded), `active`, indexed per tenant and resource type. A User's `displayName` is not a
+//!   most: `user_name` and `external_id` (each also folded; a User's folded userName is its
+//!   `unique_key`, under a unique index), a Group's `display_name` (also folded), `active`,
+//!   indexed per tenant and resource type (an index holds only the rows with a value). A User's `displayName` is not a
 //!   typed column: IdPs look Users up by `userName` and `externalId`, Groups by
 //!   `displayName`, and with no index on what a User's rename changes, PostgreSQL updates the
 //!   row in place (a HOT update) instead of adding an entry to every index. Filters and
@@ -96,6 +97,12 @@
 //!   bumps every group it was in, atomically.
 //! * Busy (SQLite) and serialization or deadlock errors (PostgreSQL) are retried a bounded
 //!   number of times.
+//! * The store keeps copies of the resources it read or wrote lately
+//!   ([`Options::copy_cache_bytes`], 32 MiB by default) and hands them to the engine as the
+//!   base of a PUT or PATCH ([`Store::cached_copy`](scim_core::Store::cached_copy)): the
+//!   write is then one `UPDATE … WHERE version = ? RETURNING <the User's groups>` instead of
+//!   a read and an `UPDATE`. The compare-and-swap confirms the copy; a copy another replica
+//!   made stale fails it, and the engine reads the row and starts over.
 //! * When the database is unreachable or every connection is busy for
 //!   [`Options::acquire_timeout`], the store returns
 //!   [`StoreError::Backend`](scim_core::store::StoreError::Backend) with the sqlx error as its

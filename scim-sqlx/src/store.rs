@@ -257,6 +257,9 @@ struct Typed {
     external_id: Option<String>,
     display_name: Option<String>,
     active: Option<bool>,
+    /// Whether `userName` is the type's unique key, whose folded value `unique_key` holds
+    /// (then `user_name_folded` stays empty: see [`user_name_is_unique_key`]).
+    user_name_is_key: bool,
 }
 
 /// Which typed columns a resource type fills: single-valued core attributes of the right
@@ -278,7 +281,11 @@ fn typed_columns(view: &ResourceTypeView) -> [bool; 4] {
 }
 
 impl Typed {
-    fn of(view: &ResourceTypeView, attributes: &Map<String, Value>) -> Self {
+    fn of(
+        view: &ResourceTypeView,
+        attributes: &Map<String, Value>,
+        user_name_is_key: bool,
+    ) -> Self {
         let [user_name, external_id, display_name, active] = typed_columns(view);
         let text = |on: bool, key: &str| {
             on.then(|| {
@@ -296,8 +303,26 @@ impl Typed {
             active: active
                 .then(|| attributes.get("active").and_then(Value::as_bool))
                 .flatten(),
+            user_name_is_key,
         }
     }
+
+    /// The value of `user_name_folded`: the folded userName, unless `unique_key` holds it.
+    fn user_name_folded(&self) -> Option<String> {
+        if self.user_name_is_key {
+            return None;
+        }
+        self.user_name.as_deref().map(fold_case)
+    }
+}
+
+/// Whether a type's first unique attribute is the core, case-insensitive `userName` (a
+/// User's): its folded value is then the row's `unique_key`, under a unique index, and the
+/// filter compiler reads that column; `user_name_folded` and its index would only repeat it.
+fn user_name_is_unique_key(unique: &[UniqueAttribute]) -> bool {
+    unique
+        .first()
+        .is_some_and(|u| u.uri.is_none() && u.name == "userName" && !u.case_exact)
 }
 
 /// The row of a resource as read: id, body, created, lastModified, version.
@@ -603,9 +628,7 @@ impl SqlStore {
         }
         let facts = MappingFacts {
             typed: typed_columns(view),
-            user_name_is_unique_key: unique_attributes(view)
-                .first()
-                .is_some_and(|u| u.uri.is_none() && u.name == "userName" && !u.case_exact),
+            user_name_is_unique_key: user_name_is_unique_key(&unique_attributes(view)),
         };
         let compiler = Arc::new(self.build_compiler(facts));
         let mut compilers = self
@@ -830,7 +853,8 @@ impl SqlStore {
         let attributes = resource.attributes()?;
         let folded = fold_document_text(&attributes);
         let unique_key = unique.first().and_then(|u| u.key(&attributes));
-        Ok((body, folded, Typed::of(view, &attributes), unique_key))
+        let typed = Typed::of(view, &attributes, user_name_is_unique_key(unique));
+        Ok((body, folded, typed, unique_key))
     }
 
     /// The error for a unique violation of `scim_resources.unique_key`: the first unique
@@ -947,10 +971,7 @@ impl SqlStore {
         sql.push(", user_name = ");
         push_opt(&mut sql, typed.user_name.as_deref());
         sql.push(", user_name_folded = ");
-        push_opt(
-            &mut sql,
-            typed.user_name.as_deref().map(fold_case).as_deref(),
-        );
+        push_opt(&mut sql, typed.user_name_folded().as_deref());
         sql.push(", external_id = ");
         push_opt(&mut sql, typed.external_id.as_deref());
         sql.push(", external_id_folded = ");
@@ -1306,13 +1327,11 @@ fn push_opt_bool(sql: &mut SqlBuilder, value: Option<bool>) {
 }
 
 fn push_typed(sql: &mut SqlBuilder, typed: &Typed) {
-    for (i, value) in [&typed.user_name, &typed.external_id, &typed.display_name]
-        .into_iter()
-        .enumerate()
-    {
-        if i > 0 {
-            sql.push(", ");
-        }
+    push_opt(sql, typed.user_name.as_deref());
+    sql.push(", ");
+    push_opt(sql, typed.user_name_folded().as_deref());
+    for value in [&typed.external_id, &typed.display_name] {
+        sql.push(", ");
         push_opt(sql, value.as_deref());
         sql.push(", ");
         push_opt(sql, value.as_deref().map(fold_case).as_deref());

@@ -1,7 +1,8 @@
 //! Which attributes live in typed, indexed columns: a Group's `displayName` does (IdPs look
 //! Groups up by it), a User's does not (so that renaming a User changes no indexed column
-//! and PostgreSQL updates the row in place). Filters and sorts on a User's `displayName`
-//! read the JSON and answer as before, on both databases.
+//! and PostgreSQL updates the row in place), and a User's folded `userName` is its unique
+//! key only. Filters and sorts on them answer as before, on both databases, and a Group
+//! lookup by `displayName` still uses its (partial) index.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -26,15 +27,57 @@ async fn send(engine: &ScimEngine, method: Method, path: &str, body: Option<Valu
     res.json()
 }
 
-/// `(resource_type, display_name, display_name_folded)` of every row.
-async fn display_columns(store: &SqlStore) -> Vec<(String, Option<String>, Option<String>)> {
-    let sql = "SELECT resource_type, display_name, display_name_folded FROM scim_resources ORDER BY resource_type";
+/// `(resource_type, display_name, display_name_folded, user_name_folded, unique_key)` of
+/// every row, Groups first.
+async fn typed_columns(store: &SqlStore) -> Vec<Columns> {
+    let sql = "SELECT resource_type, display_name, display_name_folded, user_name_folded, unique_key FROM scim_resources ORDER BY resource_type, unique_key";
     match (store.sqlite_pool(), store.postgres_pool()) {
         (Some(pool), _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
         (_, Some(pool)) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
         _ => panic!("a store on neither database"),
     }
 }
+
+/// The plan of a Group lookup by folded displayName, as the filter compiler writes it.
+async fn group_lookup_plan(store: &SqlStore) -> String {
+    let lookup = "SELECT r.id FROM scim_resources r WHERE r.tenant = 't' AND r.resource_type = 'Group' AND r.display_name_folded = 'admins'";
+    match (store.sqlite_pool(), store.postgres_pool()) {
+        (Some(pool), _) => {
+            let rows: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(&format!("EXPLAIN QUERY PLAN {lookup}"))
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+            rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+        }
+        (_, Some(pool)) => {
+            // A few rows: make the planner show whether it can use the index at all.
+            let mut conn = pool.acquire().await.unwrap();
+            sqlx::query("SET enable_seqscan = off")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            let rows: Vec<(String,)> = sqlx::query_as(&format!("EXPLAIN {lookup}"))
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+            sqlx::query("RESET enable_seqscan")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join("\n")
+        }
+        _ => panic!("a store on neither database"),
+    }
+}
+
+type Columns = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 fn ids(list: &Value) -> Vec<&str> {
     list["Resources"]
@@ -86,12 +129,20 @@ async fn run(store: SqlStore) {
     )
     .await;
 
+    // A User's folded userName is its unique key, and nowhere else.
+    let user = |key: &str| ("User".into(), None, None, None, Some(key.into()));
     assert_eq!(
-        display_columns(&store).await,
+        typed_columns(&store).await,
         vec![
-            ("Group".into(), Some("Admins".into()), Some("admins".into())),
-            ("User".into(), None, None),
-            ("User".into(), None, None),
+            (
+                "Group".into(),
+                Some("Admins".into()),
+                Some("admins".into()),
+                None,
+                None
+            ),
+            user("aaron"),
+            user("bjensen"),
         ]
     );
 
@@ -114,6 +165,17 @@ async fn run(store: SqlStore) {
     )
     .await;
     assert_eq!(ids(&groups), [admins.as_str()], "{groups}");
+    let found = send(
+        &engine,
+        Method::Get,
+        "/Users?filter=userName%20eq%20%22BJensen%22",
+        None,
+    )
+    .await;
+    assert_eq!(ids(&found), [babs.as_str()], "{found}");
+    // The index holds only rows with a value, and a lookup by value still uses it.
+    let plan = group_lookup_plan(&store).await;
+    assert!(plan.contains("scim_resources_display_name"), "{plan}");
 }
 
 #[tokio::test]
