@@ -14,7 +14,7 @@ use scim_core::{
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -29,6 +29,8 @@ struct Copies {
     inner: MemoryStore,
     copies: Arc<Mutex<HashMap<String, StoredResource>>>,
     gets: Arc<AtomicUsize>,
+    /// Every `replace` fails as a database that went away.
+    writes_fail: Arc<AtomicBool>,
 }
 
 #[async_trait]
@@ -57,6 +59,9 @@ impl Store for Copies {
         r: &StoredResource,
         v: Version,
     ) -> Result<Replaced, StoreError> {
+        if self.writes_fail.load(Ordering::SeqCst) {
+            return Err(StoreError::backend("connection refused"));
+        }
         self.inner.replace(ctx, view, r, v).await
     }
     async fn delete(
@@ -373,4 +378,27 @@ async fn a_put_on_a_stale_copy_keeps_what_the_server_owns() {
     assert_eq!(stored["meta"]["created"], before["meta"]["created"]);
     assert_eq!(res.header("etag"), Some(etag.as_str()));
     assert_ne!(stored["meta"]["version"], before["meta"]["version"]);
+}
+
+#[tokio::test]
+async fn a_failed_write_on_a_copy_is_answered_once_not_retried() {
+    let f = Fixture::new();
+    let id = f
+        .create_user(json!({"schemas": [USER], "userName": "bjensen"}))
+        .await;
+    f.keep_copy(&id).await;
+    f.store.writes_fail.store(true, Ordering::SeqCst);
+    let before = f.reads();
+    let res = f
+        .patch(&id, replace("displayName", json!("Babs")), None)
+        .await;
+    assert_eq!(res.status, 503, "{}", res.json());
+    assert_eq!(
+        f.reads(),
+        before,
+        "a store failure is final, not a stale copy"
+    );
+    f.store.writes_fail.store(false, Ordering::SeqCst);
+    let (stored, _) = f.stored(&id).await;
+    assert_eq!(stored["displayName"], Value::Null);
 }

@@ -204,6 +204,8 @@ enum Write {
     Unchanged,
     /// The stored version was no longer the one read.
     Lost,
+    /// The store refused the write or failed (logged once).
+    Failed(ScimError),
 }
 
 /// Whether two records hold the same resource (attributes and members).
@@ -561,6 +563,7 @@ impl ScimEngine {
                 .await;
             match step {
                 Ok(Write::Done(record)) => return Ok(record),
+                Ok(Write::Failed(err)) => return Err(err),
                 Ok(Write::Unchanged) if !from_copy => return Ok(current),
                 Ok(Write::Lost) if !from_copy => {
                     self.lost_race(if_match.is_some(), &mut attempt)?
@@ -627,7 +630,15 @@ impl ScimEngine {
             Ok(_) => Ok(Write::Done(record)),
             Err(StoreError::VersionMismatch) => Ok(Write::Lost),
             Err(StoreError::NotFound(_)) if from_copy => Ok(Write::Lost),
-            Err(err) => Err(self.store_failure(ctx, operation, view, Some(id), err)),
+            // The write was refused on its merits (a taken unique value) or the store
+            // failed: final, whatever the base was.
+            Err(err) => Ok(Write::Failed(self.store_failure(
+                ctx,
+                operation,
+                view,
+                Some(id),
+                err,
+            ))),
         }
     }
 

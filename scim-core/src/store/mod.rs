@@ -248,9 +248,10 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// The copy may be out of date — another replica may have written since. The engine
     /// trusts it only through the compare-and-swap: it writes a change computed from the
-    /// copy with [`replace`](Store::replace) and the copy's version, and on any other
-    /// outcome (a version mismatch, a failed `If-Match`, a PATCH that does not apply, no
-    /// change at all) reads the resource with [`get`](Store::get) and starts over. So a
+    /// copy with [`replace`](Store::replace) and the copy's version, and when the copy
+    /// may be what went wrong (a version mismatch or `NotFound` from `replace`, a failed
+    /// `If-Match`, a PATCH that does not apply, no change at all) reads the resource with
+    /// [`get`](Store::get) and starts over; other errors of `replace` are answered. So a
     /// copy is safe as long as a resource's `(id, version)` always names the same content,
     /// which the version duty above guarantees. A copy's attached `groups` are not trusted:
     /// the engine takes them from what `replace` hands back, or from
