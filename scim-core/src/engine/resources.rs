@@ -196,6 +196,15 @@ fn operation_members(operation: &crate::patch::PatchOperation) -> &[Value] {
     }
 }
 
+/// What a compare-and-swap cycle bases its change on.
+enum Base {
+    /// The store's copy ([`Store::cached_copy`](crate::Store::cached_copy)), until the
+    /// compare-and-swap confirms it.
+    Copy(StoredResource),
+    /// The resource as read from the store.
+    Read(StoredResource),
+}
+
 /// How one turn of a compare-and-swap cycle ended.
 enum Write {
     /// The new record is stored.
@@ -550,57 +559,47 @@ impl ScimEngine {
         operation: &'static str,
         change: impl Fn(&StoredResource) -> Result<Option<StoredResource>, ScimError>,
     ) -> Result<StoredResource, ScimError> {
-        let mut copy = self.visible_copy(ctx, view, id);
+        // The store's copy, unless it is hidden from SCIM clients (a protected account).
+        let mut copy = self
+            .inner
+            .store
+            .cached_copy(ctx, view, id)
+            .filter(|copy| copy.id() == id && !self.is_protected(view, copy));
         let mut attempt = 0;
         loop {
-            let from_copy = copy.is_some();
-            let current = match copy.take() {
-                Some(record) => record,
-                None => self.load(ctx, view, id, operation).await?,
+            let base = match copy.take() {
+                Some(record) => Base::Copy(record),
+                None => Base::Read(self.load(ctx, view, id, operation).await?),
             };
             let step = self
-                .write_once(ctx, view, if_match, operation, &current, from_copy, &change)
+                .write_once(ctx, view, if_match, operation, &base, &change)
                 .await;
-            match step {
-                Ok(Write::Done(record)) => return Ok(record),
-                Ok(Write::Failed(err)) => return Err(err),
-                Ok(Write::Unchanged) if !from_copy => return Ok(current),
-                Ok(Write::Lost) if !from_copy => {
+            match (step, base) {
+                (Ok(Write::Done(record)), _) => return Ok(record),
+                (Ok(Write::Failed(err)), _) => return Err(err),
+                (Ok(Write::Unchanged), Base::Read(current)) => return Ok(current),
+                (Ok(Write::Lost), Base::Read(_)) => {
                     self.lost_race(if_match.is_some(), &mut attempt)?
                 }
-                Err(err) if !from_copy => return Err(err),
+                (Err(err), Base::Read(_)) => return Err(err),
                 // The copy was not confirmed: read the resource and start over.
-                _ => {}
+                (_, Base::Copy(_)) => {}
             }
         }
     }
 
-    /// The store's copy of a resource, unless it is hidden from SCIM clients.
-    fn visible_copy(
-        &self,
-        ctx: &RequestContext,
-        view: &ResourceTypeView,
-        id: &str,
-    ) -> Option<StoredResource> {
-        if is_user(view) && self.inner.config.protected.ids.iter().any(|p| p == id) {
-            return None;
-        }
-        let copy = self.inner.store.cached_copy(ctx, view, id)?;
-        (copy.id() == id && !self.is_protected(view, &copy)).then_some(copy)
-    }
-
-    /// One turn of [`read_modify_write`](Self::read_modify_write) on `current`.
-    #[allow(clippy::too_many_arguments)]
+    /// One turn of [`read_modify_write`](Self::read_modify_write) on `base`.
     async fn write_once(
         &self,
         ctx: &RequestContext,
         view: &ResourceTypeView,
         if_match: Option<&str>,
         operation: &'static str,
-        current: &StoredResource,
-        from_copy: bool,
+        base: &Base,
         change: &impl Fn(&StoredResource) -> Result<Option<StoredResource>, ScimError>,
     ) -> Result<Write, ScimError> {
+        let (Base::Copy(current) | Base::Read(current)) = base;
+        let from_copy = matches!(base, Base::Copy(_));
         if if_match.is_some_and(|h| !etag_matches(h, current.version())) {
             return Err(precondition_failed());
         }
