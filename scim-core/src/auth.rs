@@ -338,8 +338,8 @@ impl BearerAuthenticator {
 /// and token; the token itself must be non-empty printable ASCII without spaces (anything
 /// after it, such as a second token or `auth-param`s, makes the header invalid).
 fn bearer_token(value: &str) -> Result<&str, AuthError> {
-    let value = value.trim_matches([' ', '\t']);
-    let (scheme, rest) = value.split_once(' ').ok_or(AuthError::Invalid)?;
+    let value = crate::text::trim_blanks(value);
+    let (scheme, rest) = crate::text::split_once_byte(value, b' ').ok_or(AuthError::Invalid)?;
     if !scheme.eq_ignore_ascii_case("Bearer") {
         return Err(AuthError::Invalid);
     }

@@ -32,6 +32,7 @@ pub mod resource;
 pub mod revoke;
 pub mod schema;
 pub mod store;
+mod text;
 pub mod tolerance;
 
 pub use auth::{AuthError, Authenticator, BearerAuthenticator, FirstOf, InsecureNoAuthentication};

@@ -97,9 +97,9 @@ pub(crate) fn location_parts<'a>(
     id: &'a str,
 ) -> [&'a str; 5] {
     [
-        base_url.trim_end_matches('/'),
+        crate::text::trim_end_slashes(base_url),
         "/",
-        view.resource_type.endpoint.trim_matches('/'),
+        crate::text::trim_slashes(&view.resource_type.endpoint),
         "/",
         id,
     ]

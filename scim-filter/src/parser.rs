@@ -100,11 +100,9 @@ fn parse_path_pest(input: &str, mode: Mode) -> Result<PatchPath, FilterError> {
 /// [`plain_attr_path`]; `compareOp` is followed by `SP`, so not by a `nameChar`).
 fn plain_comparison(input: &str) -> Option<Filter> {
     let trimmed = input.trim_matches([' ', '\t']);
-    let is_sp = |c: char| c == ' ' || c == '\t';
-    let (path, rest) = trimmed.split_once(is_sp)?;
+    let (path, rest) = split_at_blank(trimmed)?;
     let path = plain_attr_path(path)?;
-    let rest = rest.trim_start_matches(is_sp);
-    let (op, rest) = rest.split_once(is_sp)?;
+    let (op, rest) = split_at_blank(skip_blanks(rest))?;
     let [first, second] = op.as_bytes() else {
         return None;
     };
@@ -120,7 +118,7 @@ fn plain_comparison(input: &str) -> Option<Filter> {
         [b'l', b'e'] => CompareOp::Le,
         _ => return None,
     };
-    let literal = rest.trim_start_matches(is_sp);
+    let literal = skip_blanks(rest);
     let value = literal.strip_prefix('"')?.strip_suffix('"')?;
     let plain = value
         .bytes()
@@ -130,6 +128,19 @@ fn plain_comparison(input: &str) -> Option<Filter> {
         op,
         value: CompValue::String(value.to_owned()),
     })
+}
+
+/// `s` split before its first space or tab; bytes, not characters, are looked at (both
+/// are ASCII, so the cut is on a character boundary).
+fn split_at_blank(s: &str) -> Option<(&str, &str)> {
+    let at = s.bytes().position(|b| b == b' ' || b == b'\t')?;
+    Some((s.get(..at)?, s.get(at..)?))
+}
+
+/// `s` without leading spaces and tabs.
+fn skip_blanks(s: &str) -> &str {
+    let blanks = s.bytes().take_while(|&b| b == b' ' || b == b'\t').count();
+    s.get(blanks..).unwrap_or_default()
 }
 
 /// The common PATCH path `ATTRNAME [subAttr]` without URI (e.g. `displayName`,
@@ -1134,6 +1145,12 @@ mod tests {
             r#"meta.lastModified lE "2024-01-01T00:00:00Z""#,
             r#"userName GE "m""#,
             r#"userName e "x""#,
+            "userName\teq\t\t\"x\"",
+            "userName eq",
+            "userName  eq  ",
+            "userName",
+            "userName \"x\"",
+            " \t",
         ] {
             let pest = parse_filter_pest(input, Mode::Filter).ok();
             if input.starts_with("userName eq \"b") || input.starts_with("name.") {

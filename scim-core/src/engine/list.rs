@@ -31,6 +31,7 @@ use crate::store::{
     CursorScope, Membership, Page, Position, Query, QueryPage, ResolvedFilter, ResolvedSort,
     SortOrder, StoredResource,
 };
+use crate::text::split_once_byte;
 use scim_filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath};
 use serde_json::Value;
 use std::borrow::Cow;
@@ -57,11 +58,17 @@ impl<'a> QueryParams<'a> {
         if !raw.is_empty() {
             pairs.reserve_exact(raw.bytes().filter(|&b| b == b'&').count() + 1);
         }
-        for part in raw.split('&') {
+        let mut rest = Some(raw);
+        while let Some(remaining) = rest {
+            let part;
+            (part, rest) = match split_once_byte(remaining, b'&') {
+                Some((part, after)) => (part, Some(after)),
+                None => (remaining, None),
+            };
             if part.is_empty() {
                 continue;
             }
-            let (name, value) = part.split_once('=').unwrap_or((part, ""));
+            let (name, value) = split_once_byte(part, b'=').unwrap_or((part, ""));
             let name = percent_decode(name)?;
             let value = percent_decode(value).map_err(|err| {
                 if name.eq_ignore_ascii_case("filter") {
@@ -108,47 +115,43 @@ fn percent_decode(input: &str) -> Result<Cow<'_, str>, ScimError> {
     let Some(first) = bytes.iter().position(special) else {
         return Ok(Cow::Borrowed(input));
     };
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut rest = bytes;
-    let mut next = Some(first);
-    // Runs without an escape are copied whole; only `%XX` and `+` are looked at.
-    while let Some(at) = next {
-        let (run, escape) = rest.split_at(at);
-        out.extend_from_slice(run);
-        rest = match escape {
-            [b'+', tail @ ..] => {
-                out.push(b' ');
-                tail
-            }
-            [b'%', high, low, tail @ ..] => match (hex_digit(*high), hex_digit(*low)) {
-                (Some(high), Some(low)) => {
-                    out.push(high * 16 + low);
-                    tail
-                }
-                _ => literal_percent(&mut out, escape),
+    // Decoded in place over a copy, one byte at a time from the first escape on: query
+    // values are short and escapes dense (a filter's spaces and quotes), so copying run by
+    // run would cost more than it saves. The text only shrinks, so `write <= read`.
+    let mut out = bytes.to_vec();
+    let (mut read, mut write) = (first, first);
+    while let Some(&byte) = bytes.get(read) {
+        let (decoded, used) = match byte {
+            b'+' => (b' ', 1),
+            b'%' => match (hex_at(bytes, read + 1), hex_at(bytes, read + 2)) {
+                (Some(high), Some(low)) => (high * 16 + low, 3),
+                // A `%` without two hex digits stands for itself.
+                _ => (b'%', 1),
             },
-            // A `%` without two hex digits stands for itself.
-            _ => literal_percent(&mut out, escape),
+            other => (other, 1),
         };
-        next = rest.iter().position(special);
+        if let Some(slot) = out.get_mut(write) {
+            *slot = decoded;
+        }
+        write += 1;
+        read += used;
     }
-    out.extend_from_slice(rest);
+    out.truncate(write);
     String::from_utf8(out).map(Cow::Owned).map_err(|_| {
         ScimError::InvalidValue("a query parameter is not valid percent-encoded UTF-8".into())
     })
 }
 
-/// Writes the `%` that starts `escape` as itself; the rest of `escape` is still to decode.
-fn literal_percent<'a>(out: &mut Vec<u8>, escape: &'a [u8]) -> &'a [u8] {
-    out.push(b'%');
-    escape.get(1..).unwrap_or_default()
-}
-
-/// The value of one hexadecimal digit (RFC 3986 §2.1 `HEXDIG`, either case).
-fn hex_digit(b: u8) -> Option<u8> {
-    char::from(b)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
+/// The value of the hexadecimal digit at `bytes[at]` (RFC 3986 §2.1 `HEXDIG`, either
+/// case); `None` past the end or for anything else.
+fn hex_at(bytes: &[u8], at: usize) -> Option<u8> {
+    let b = *bytes.get(at)?;
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// The list/search parameters of one request (RFC 7644 §3.4.2, §3.4.3; RFC 9865).
@@ -230,17 +233,58 @@ fn json_names(name: &str, value: &Value) -> Result<Option<String>, ScimError> {
 
 impl ListParams {
     /// Reads the query parameters of `GET /{endpoint}` (RFC 7644 §3.4.2).
-    pub(crate) fn from_query(params: &QueryParams) -> Result<Self, ScimError> {
-        let int = |name: &str| params.get(name).map(|v| parse_int(name, v)).transpose();
+    /// Each name takes the value [`QueryParams::get`] would give, in one pass over the
+    /// parameters, and decoded values are moved rather than copied.
+    pub(crate) fn from_query(params: QueryParams<'_>) -> Result<Self, ScimError> {
+        const NAMES: [&str; 8] = [
+            "filter",
+            "sortBy",
+            "sortOrder",
+            "startIndex",
+            "count",
+            "cursor",
+            "attributes",
+            "excludedAttributes",
+        ];
+        // Each name's value and whether it was named exactly: the first exact match wins,
+        // else the first case-insensitive one.
+        let mut found: [Option<(Cow<'_, str>, bool)>; 8] = Default::default();
+        for (name, value) in params.pairs {
+            let known = NAMES.iter().zip(found.iter_mut());
+            if let Some((known, slot)) = known
+                .into_iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&name))
+            {
+                let exact = *known == name;
+                if slot
+                    .as_ref()
+                    .is_none_or(|(_, was_exact)| exact && !was_exact)
+                {
+                    *slot = Some((value, exact));
+                }
+            }
+        }
+        let [
+            filter,
+            sort_by,
+            sort_order,
+            start_index,
+            count,
+            cursor,
+            attributes,
+            excluded,
+        ] = found.map(|slot| slot.map(|(value, _)| value.into_owned()));
+        let int =
+            |name: &str, value: Option<String>| value.map(|v| parse_int(name, &v)).transpose();
         Ok(Self {
-            filter: params.get("filter").map(str::to_owned),
-            sort_by: params.get("sortBy").map(str::to_owned),
-            sort_order: params.get("sortOrder").map(str::to_owned),
-            start_index: int("startIndex")?,
-            count: int("count")?,
-            cursor: params.get("cursor").map(str::to_owned),
-            attributes: params.get("attributes").map(str::to_owned),
-            excluded: params.get("excludedAttributes").map(str::to_owned),
+            filter,
+            sort_by,
+            sort_order,
+            start_index: int("startIndex", start_index)?,
+            count: int("count", count)?,
+            cursor,
+            attributes,
+            excluded,
         })
     }
 
@@ -727,6 +771,49 @@ mod tests {
         assert!(QueryParams::parse(Some("a=%FF")).is_err());
     }
 
+    #[test]
+    fn list_parameters_take_the_value_get_gives() {
+        for raw in [
+            "COUNT=1&count=2&Count=3",
+            "Count=1&COUNT=2",
+            "sortby=a&sortBy=b&filter=x&FILTER=y",
+            "startindex=4&startIndex=5&startIndex=6&cursor&attributes=a&EXCLUDEDattributes=b",
+            "sortOrder=descending&SORTORDER=ascending&filter=&other=1",
+        ] {
+            let Ok(query) = QueryParams::parse(Some(raw)) else {
+                panic!("{raw} parses");
+            };
+            let expected = (
+                query.get("filter").map(str::to_owned),
+                query.get("sortBy").map(str::to_owned),
+                query.get("sortOrder").map(str::to_owned),
+                query.get("startIndex").and_then(|v| v.parse::<i64>().ok()),
+                query.get("count").and_then(|v| v.parse::<i64>().ok()),
+                query.get("cursor").map(str::to_owned),
+                query.get("attributes").map(str::to_owned),
+                query.get("excludedAttributes").map(str::to_owned),
+            );
+            let Ok(p) = ListParams::from_query(query) else {
+                panic!("{raw} is valid");
+            };
+            let got = (
+                p.filter,
+                p.sort_by,
+                p.sort_order,
+                p.start_index,
+                p.count,
+                p.cursor,
+                p.attributes,
+                p.excluded,
+            );
+            assert_eq!(got, expected, "{raw}");
+        }
+        let two = QueryParams::parse(Some("count=2&Count=x")).map(ListParams::from_query);
+        assert!(matches!(two, Ok(Ok(ListParams { count: Some(2), .. }))));
+        let bad = QueryParams::parse(Some("Count=x")).map(ListParams::from_query);
+        assert!(matches!(bad, Ok(Err(ScimError::InvalidValue(_)))));
+    }
+
     /// The decoder as the RFC reads, one byte at a time: the oracle of the property below.
     fn decode_bytewise(input: &str) -> Option<String> {
         let bytes = input.as_bytes();
@@ -773,8 +860,8 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Runs are copied whole, escapes decoded one by one: the same text as decoding
-        /// byte by byte, for any mix of escapes, stray `%`, `+` and non-ASCII text.
+        /// The same text as the reference decoder, for any mix of escapes, stray `%`, `+`
+        /// and non-ASCII text.
         #[test]
         fn decoding_runs_matches_decoding_bytes(
             input in "([a-zA-Z0-9 \"+%é€-]|%[0-9a-fA-F]{2}|%[0-9a-fA-F]|%[g-z+][0-9a-f+]){0,24}"

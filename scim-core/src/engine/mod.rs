@@ -763,7 +763,7 @@ impl ScimEngine {
         match route {
             Route::Collection(view) => match op.method {
                 Method::Get => {
-                    let params = ListParams::from_query(&QueryParams::parse(op.query)?)?;
+                    let params = ListParams::from_query(QueryParams::parse(op.query)?)?;
                     self.list(ctx, view, &params).await
                 }
                 Method::Post => self.create(ctx, view, op).await,
@@ -797,7 +797,7 @@ impl ScimEngine {
             }
             Route::Root => match op.method {
                 Method::Get => {
-                    let params = ListParams::from_query(&QueryParams::parse(op.query)?)?;
+                    let params = ListParams::from_query(QueryParams::parse(op.query)?)?;
                     self.list_all(ctx, &params).await
                 }
                 _ => not_allowed("the service root"),

@@ -6,6 +6,7 @@
 
 use crate::http::Method;
 use crate::schema::{ResourceTypeView, SchemaRegistry};
+use crate::text::{split_once_byte, trim_slashes};
 
 /// Where a request path leads.
 #[derive(Debug, Clone, Copy)]
@@ -85,16 +86,16 @@ impl Route<'_> {
 
 /// Whether `path` is `/Bulk`.
 pub(crate) fn is_bulk(path: &str) -> bool {
-    path.trim_matches('/').eq_ignore_ascii_case("Bulk")
+    trim_slashes(path).eq_ignore_ascii_case("Bulk")
 }
 
 /// Resolves `path` (percent-decoded, below the SCIM base) against the registry.
 pub(crate) fn parse<'a>(registry: &'a SchemaRegistry, path: &'a str) -> Route<'a> {
-    let trimmed = path.trim_matches('/');
+    let trimmed = trim_slashes(path);
     if trimmed.is_empty() {
         return Route::Root;
     }
-    let (first, rest) = match trimmed.split_once('/') {
+    let (first, rest) = match split_once_byte(trimmed, b'/') {
         Some((first, rest)) => (first, Some(rest)),
         None => (trimmed, None),
     };
