@@ -538,13 +538,17 @@ impl DemoApp {
             }
         }
         let oauth = extras.oauth.clone();
-        let mut authenticators: Vec<Arc<dyn scim_core::Authenticator>> =
-            vec![Arc::new(authenticator)];
-        if let Some(endpoint) = &oauth {
-            authenticators.push(Arc::new(endpoint.authenticator()));
-        }
+        let bearer: Arc<dyn scim_core::Authenticator> = Arc::new(authenticator);
+        // Bearer tokens alone need no chain around them.
+        let authenticator = match &oauth {
+            Some(endpoint) => Arc::new(scim_core::FirstOf::new(vec![
+                bearer,
+                Arc::new(endpoint.authenticator()),
+            ])),
+            None => bearer,
+        };
         let mut builder = ScimEngine::builder(Arc::clone(&store))
-            .authenticator(scim_core::FirstOf::new(authenticators))
+            .authenticator(authenticator)
             .revoker(sessions.clone());
         let metrics = if extras.metrics {
             builder = builder.observer(scim_core::observe::MetricsObserver::new());
