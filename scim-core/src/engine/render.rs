@@ -239,9 +239,16 @@ impl<'a> Renderer<'a> {
     fn write_meta(&self, resource: &StoredResource, out: &mut Vec<u8>) -> Result<(), ScimError> {
         let m = resource.meta();
         out.extend_from_slice(br#"{"created":""#);
+        let created = out.len();
         meta::write_date_time(out, m.created);
+        let created = created..out.len();
         out.extend_from_slice(br#"","lastModified":""#);
-        meta::write_date_time(out, m.last_modified);
+        if m.last_modified == m.created {
+            // A resource never modified (most provisioned accounts): the same text again.
+            out.extend_from_within(created);
+        } else {
+            meta::write_date_time(out, m.last_modified);
+        }
         out.extend_from_slice(br#"","location":"#);
         self.location.write(out, resource.id())?;
         out.extend_from_slice(br#","resourceType":"#);
