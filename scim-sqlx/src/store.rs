@@ -327,7 +327,7 @@ fn user_name_is_unique_key(unique: &[UniqueAttribute]) -> bool {
 
 /// The row of a resource as read: id, body, created, lastModified, version.
 struct Row {
-    id: String,
+    id: Arc<str>,
     body: Arc<str>,
     created: i64,
     last_modified: i64,
@@ -335,11 +335,11 @@ struct Row {
 }
 
 fn read_row(row: &dyn RowRead) -> Result<Row, sqlx::Error> {
-    read_fields(row, row.text(0)?, 1)
+    read_fields(row, Arc::from(row.str(0)?), 1)
 }
 
 /// The columns of [`FIELDS`] from column `first` on, for the resource `id`.
-fn read_fields(row: &dyn RowRead, id: String, first: usize) -> Result<Row, sqlx::Error> {
+fn read_fields(row: &dyn RowRead, id: Arc<str>, first: usize) -> Result<Row, sqlx::Error> {
     Ok(Row {
         id,
         body: Arc::from(row.str(first)?),
@@ -1378,7 +1378,7 @@ impl Store for SqlStore {
         self.push_key(&mut sql, ctx, view, id);
         // `id = ?` compares exactly: the row's id is `id`.
         let read = |row: &dyn RowRead| {
-            let fields = read_fields(row, id.to_owned(), 0)?;
+            let fields = read_fields(row, Arc::from(id), 0)?;
             let groups = if derives {
                 read_groups(row, 4)?
             } else {
@@ -1542,9 +1542,8 @@ impl Store for SqlStore {
             }
             _ => self.count(ctx, &compiler, query).await?,
         };
-        let ids: Vec<String> = rows.iter().map(|(row, _)| row.id.clone()).collect();
-        let mut members = if view.has_members() && query.members && !ids.is_empty() {
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut members = if view.has_members() && query.members && !rows.is_empty() {
+            let ids: Vec<&str> = rows.iter().map(|(row, _)| &*row.id).collect();
             self.members_of(ctx, view, &ids).await?
         } else {
             BTreeMap::new()
@@ -1552,7 +1551,7 @@ impl Store for SqlStore {
         let resources = rows
             .into_iter()
             .map(|(row, groups)| {
-                let list = members.remove(&row.id).unwrap_or_default();
+                let list = members.remove(&*row.id).unwrap_or_default();
                 let record = to_record(row, list)?;
                 Ok(if derives {
                     with_groups(record, groups)

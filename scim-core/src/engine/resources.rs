@@ -111,7 +111,7 @@ fn member_of_value(value: &Value) -> Option<Member> {
 pub(crate) fn to_record(
     view: &ResourceTypeView,
     resource: Resource,
-    id: String,
+    id: &str,
     meta: ResourceMeta,
 ) -> Result<StoredResource, ScimError> {
     let mut attrs = resource.into_map();
@@ -465,7 +465,7 @@ impl ScimEngine {
         self.within_limits(&resource)?;
         let lookup = unique_filter(view, &resource);
         let id = (self.inner.ids)();
-        let record = to_record(view, resource, id, ResourceMeta::created_at(ctx.now))?;
+        let record = to_record(view, resource, &id, ResourceMeta::created_at(ctx.now))?;
         match self.inner.store.create(ctx, view, &record).await {
             Ok(()) => {
                 let location = meta::location(&ctx.base_url, view, record.id());
@@ -533,7 +533,7 @@ impl ScimEngine {
                 let new = replacement.clone().keep_server_owned(&existing, view);
                 self.reserved(view, &new)?;
                 self.within_limits(&new)?;
-                to_record(view, new, id.to_owned(), current.meta().changed_at(ctx.now)).map(Some)
+                to_record(view, new, id, current.meta().changed_at(ctx.now)).map(Some)
             })
             .await?;
         self.written(ctx, view, &record, &projection, pending, "replace")
@@ -724,7 +724,7 @@ impl ScimEngine {
                 self.reserved(view, &resource)?;
                 self.within_limits(&resource)?;
                 let meta = current.meta().changed_at(ctx.now);
-                to_record(view, resource, id.to_owned(), meta).map(Some)
+                to_record(view, resource, id, meta).map(Some)
             })
             .await?;
         self.written(ctx, view, &record, &projection, pending, "patch")
@@ -1008,12 +1008,7 @@ impl ScimEngine {
             resource
                 .attributes_mut()
                 .insert("active".into(), Value::Bool(false));
-            let record = to_record(
-                view,
-                resource,
-                id.to_owned(),
-                current.meta().changed_at(ctx.now),
-            )?;
+            let record = to_record(view, resource, id, current.meta().changed_at(ctx.now))?;
             match self
                 .inner
                 .store

@@ -330,7 +330,8 @@ enum Attributes {
 /// object from its own columns uses [`StoredResource::from_map`].
 #[derive(Debug, Clone)]
 pub struct StoredResource {
-    id: String,
+    /// Shared, so a store that keeps its ids as `Arc<str>` hands them out without a copy.
+    id: Arc<str>,
     meta: ResourceMeta,
     attributes: Attributes,
     members: Vec<Member>,
@@ -374,7 +375,7 @@ impl StoredResource {
     ///
     /// [`attributes_json`]: Self::attributes_json
     pub fn from_text(
-        id: impl Into<String>,
+        id: impl Into<Arc<str>>,
         meta: ResourceMeta,
         attributes_json: impl Into<Arc<str>>,
         members: Vec<Member>,
@@ -397,7 +398,7 @@ impl StoredResource {
     /// A resource from a parsed attribute object (e.g. decoded `jsonb`, or built from a
     /// host's own columns). Keys are in schema case (RFC 7643 §2.1).
     pub fn from_map(
-        id: impl Into<String>,
+        id: impl Into<Arc<str>>,
         meta: ResourceMeta,
         attributes: Map<String, Value>,
         members: Vec<Member>,
@@ -444,14 +445,14 @@ impl StoredResource {
 
     /// What the engine hands to stores: the object and its text, serialized once.
     pub(crate) fn from_engine(
-        id: String,
+        id: &str,
         meta: ResourceMeta,
         attributes: Map<String, Value>,
         members: Vec<Member>,
     ) -> Result<Self, StoreError> {
         let text = serde_json::to_string(&attributes).map_err(StoreError::backend)?;
         Ok(Self {
-            id,
+            id: Arc::from(id),
             meta,
             attributes: Attributes::Both(Arc::from(text), Arc::new(attributes)),
             members,
@@ -559,7 +560,7 @@ impl StoredResource {
     /// [`StoreError::Backend`] when stored text is not a JSON object.
     pub fn filter_json(&self, view: &ResourceTypeView) -> Result<Value, StoreError> {
         let mut map = self.attributes()?.into_owned();
-        map.insert("id".into(), Value::String(self.id.clone()));
+        map.insert("id".into(), Value::String(self.id.to_string()));
         map.insert("meta".into(), meta_json(view, &self.meta, None));
         if !self.members.is_empty() {
             let members = self.members.iter().map(Member::to_json).collect();

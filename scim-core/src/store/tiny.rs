@@ -88,7 +88,13 @@ impl Tables {
             Some(list) if with_members => list.to_vec(),
             _ => Vec::new(),
         };
-        StoredResource::from_text(&key.2, row.meta, Arc::clone(&row.attributes), members).map(Some)
+        StoredResource::from_text(
+            key.2.as_str(),
+            row.meta,
+            Arc::clone(&row.attributes),
+            members,
+        )
+        .map(Some)
     }
 
     /// Fails if another resource of the type in the tenant has one of `resource`'s unique keys.
@@ -108,8 +114,12 @@ impl Tables {
             if (tenant, kind) != (&key.0, &key.1) || id == &key.2 {
                 continue;
             }
-            let other =
-                StoredResource::from_text(id, row.meta, Arc::clone(&row.attributes), Vec::new())?;
+            let other = StoredResource::from_text(
+                id.as_str(),
+                row.meta,
+                Arc::clone(&row.attributes),
+                Vec::new(),
+            )?;
             let theirs = other.unique_keys(&unique)?;
             if let Some((attr, _)) = mine.iter().find(|m| theirs.contains(m)) {
                 return Err(attr.taken(&attributes));

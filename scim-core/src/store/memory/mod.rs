@@ -221,7 +221,7 @@ impl TypeData {
             Some(m) if members => m.to_vec(),
             _ => Vec::new(),
         };
-        StoredResource::from_text(id.as_ref(), entry.meta, Arc::clone(&entry.text), list)
+        StoredResource::from_text(Arc::clone(id), entry.meta, Arc::clone(&entry.text), list)
     }
 
     /// Checks and builds an entry for `resource` (nothing changes yet).

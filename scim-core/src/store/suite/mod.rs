@@ -225,7 +225,7 @@ impl Fixture {
         let resource =
             Resource::from_client(view, body, &Tolerances::default()).ctx("from_client")?;
         let id = uuid::Uuid::now_v7().to_string();
-        crate::engine::to_record(view, resource, id, ResourceMeta::created_at(self.a.now))
+        crate::engine::to_record(view, resource, &id, ResourceMeta::created_at(self.a.now))
             .ctx("to_record")
     }
 
@@ -255,7 +255,7 @@ impl Fixture {
         let old = crate::engine::to_resource(existing).ctx("to_resource")?;
         let new = new.keep_server_owned(&old, view);
         let meta = existing.meta().changed_at(self.a.now);
-        crate::engine::to_record(view, new, existing.id().to_owned(), meta).ctx("to_record")
+        crate::engine::to_record(view, new, existing.id(), meta).ctx("to_record")
     }
 }
 
