@@ -34,6 +34,12 @@ pub(crate) fn trim_slashes(s: &str) -> &str {
     trim_bytes(s, |b| b == b'/')
 }
 
+/// `s` without leading `/`.
+pub(crate) fn trim_start_slashes(s: &str) -> &str {
+    let start = s.bytes().position(|b| b != b'/').unwrap_or(s.len());
+    s.get(start..).unwrap_or_default()
+}
+
 /// `s` without trailing `/`.
 pub(crate) fn trim_end_slashes(s: &str) -> &str {
     let end = s
@@ -65,6 +71,7 @@ mod tests {
             assert_eq!(trim_blanks(s), s.trim_matches([' ', '\t']), "{s:?}");
             assert_eq!(trim_slashes(s), s.trim_matches('/'), "{s:?}");
             assert_eq!(trim_end_slashes(s), s.trim_end_matches('/'), "{s:?}");
+            assert_eq!(trim_start_slashes(s), s.trim_start_matches('/'), "{s:?}");
             for delimiter in [b'=', b'&', b'/', b' '] {
                 assert_eq!(
                     split_once_byte(s, delimiter),

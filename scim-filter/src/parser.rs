@@ -99,7 +99,7 @@ fn parse_path_pest(input: &str, mode: Mode) -> Result<PatchPath, FilterError> {
 /// `None` for anything else. The result is what the grammar gives for such input (see
 /// [`plain_attr_path`]; `compareOp` is followed by `SP`, so not by a `nameChar`).
 fn plain_comparison(input: &str) -> Option<Filter> {
-    let trimmed = input.trim_matches([' ', '\t']);
+    let trimmed = trim_blanks(input);
     let (path, rest) = split_at_blank(trimmed)?;
     let path = plain_attr_path(path)?;
     let (op, rest) = split_at_blank(skip_blanks(rest))?;
@@ -137,6 +137,20 @@ fn split_at_blank(s: &str) -> Option<(&str, &str)> {
     Some((s.get(..at)?, s.get(at..)?))
 }
 
+/// `s` without leading and trailing spaces and tabs, looked at as bytes.
+fn trim_blanks(s: &str) -> &str {
+    let is_blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let bytes = s.as_bytes();
+    let Some(start) = bytes.iter().position(|b| !is_blank(b)) else {
+        return "";
+    };
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_blank(b))
+        .map_or(start, |last| last + 1);
+    s.get(start..end).unwrap_or_default()
+}
+
 /// `s` without leading spaces and tabs.
 fn skip_blanks(s: &str) -> &str {
     let blanks = s.bytes().take_while(|&b| b == b' ' || b == b'\t').count();
@@ -148,7 +162,7 @@ fn skip_blanks(s: &str) -> &str {
 /// grammar gives for such input: `PATH` tries `valuePath` (needs `[`), then `attrPath`,
 /// whose `URI` needs a `:`.
 fn plain_attr_path(input: &str) -> Option<AttrPath> {
-    let trimmed = input.trim_matches([' ', '\t']);
+    let trimmed = trim_blanks(input);
     let name_ok = |s: &str| {
         let mut bytes = s.bytes();
         bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
@@ -188,7 +202,7 @@ fn prescan(input: &str, limits: &Limits, mode: Mode) -> Result<(), FilterError> 
             ),
         ));
     }
-    if input.trim_matches([' ', '\t']).is_empty() {
+    if trim_blanks(input).is_empty() {
         return Err(FilterError::new(
             kind,
             0,

@@ -360,7 +360,7 @@ enum RequestedPage {
 
 fn prepare(params: &ListParams, max_results: usize) -> Result<Prepared, ScimError> {
     let filter = match params.filter.as_deref() {
-        Some(f) if !f.trim().is_empty() => Some(scim_filter::parse_filter(f)?),
+        Some(f) if !f.chars().all(char::is_whitespace) => Some(scim_filter::parse_filter(f)?),
         _ => None,
     };
     let order = match params.sort_order.as_deref().map(str::trim) {

@@ -299,7 +299,11 @@ impl<'a> Renderer<'a> {
                 let inner = text
                     .get(1..text.len().saturating_sub(1))
                     .unwrap_or_default();
-                if !inner.trim().is_empty() {
+                // JSON's whitespace is these four bytes (RFC 8259 §2).
+                if inner
+                    .bytes()
+                    .any(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+                {
                     out.push(b',');
                     out.extend_from_slice(inner.as_bytes());
                 }

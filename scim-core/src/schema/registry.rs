@@ -3,6 +3,7 @@
 use super::{
     AttributeDef, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ResourceType, Schema, USER_SCHEMA, builtin,
 };
+use crate::text::trim_start_slashes;
 use scim_filter::{AttrFacts, AttrType, AttributeFacts};
 use std::sync::Arc;
 
@@ -99,15 +100,10 @@ impl SchemaRegistry {
     /// The resource type served at an endpoint such as `/Users` or `Users`, matched
     /// case-insensitively.
     pub fn resource_type_by_endpoint(&self, endpoint: &str) -> Option<&ResourceTypeView> {
-        let wanted = endpoint.trim_start_matches('/');
+        let wanted = trim_start_slashes(endpoint);
         self.resource_types
             .iter()
-            .find(|r| {
-                r.resource_type
-                    .endpoint
-                    .trim_start_matches('/')
-                    .eq_ignore_ascii_case(wanted)
-            })
+            .find(|r| trim_start_slashes(&r.resource_type.endpoint).eq_ignore_ascii_case(wanted))
             .map(|r| r.as_ref())
     }
 
