@@ -250,11 +250,8 @@ impl ListParams {
         // else the first case-insensitive one.
         let mut found: [Option<(Cow<'_, str>, bool)>; 8] = Default::default();
         for (name, value) in params.pairs {
-            let known = NAMES.iter().zip(found.iter_mut());
-            if let Some((known, slot)) = known
-                .into_iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(&name))
-            {
+            let mut slots = NAMES.iter().zip(found.iter_mut());
+            if let Some((known, slot)) = slots.find(|(k, _)| k.eq_ignore_ascii_case(&name)) {
                 let exact = *known == name;
                 if slot
                     .as_ref()
