@@ -133,6 +133,13 @@ impl Fixture {
         res.json()["id"].as_str().unwrap().to_owned()
     }
 
+    /// Creates a user and takes a copy of it, as [`keep_copy`](Self::keep_copy).
+    async fn copied_user(&self, body: Value) -> String {
+        let id = self.create_user(body).await;
+        self.keep_copy(&id).await;
+        id
+    }
+
     /// Takes a copy of the user as it is stored now: the store hands it out from now on.
     async fn keep_copy(&self, id: &str) {
         let ctx = RequestContext::new(Principal::new(TENANT, "test"), "https://example.com");
@@ -174,9 +181,8 @@ fn replace(path: &str, value: Value) -> Value {
 async fn a_current_copy_saves_the_read() {
     let f = Fixture::new();
     let id = f
-        .create_user(json!({"schemas": [USER], "userName": "bjensen"}))
+        .copied_user(json!({"schemas": [USER], "userName": "bjensen"}))
         .await;
-    f.keep_copy(&id).await;
     let before = f.reads();
     let res = f
         .patch(&id, replace("displayName", json!("Babs")), None)
@@ -193,9 +199,8 @@ async fn a_current_copy_saves_the_read() {
 async fn a_stale_copy_is_read_again_and_no_change_is_lost() {
     let f = Fixture::new();
     let id = f
-        .create_user(json!({"schemas": [USER], "userName": "bjensen"}))
+        .copied_user(json!({"schemas": [USER], "userName": "bjensen"}))
         .await;
-    f.keep_copy(&id).await;
     let first = f.patch(&id, replace("nickName", json!("Babs")), None).await;
     assert_eq!(first.status, 200);
     // The copy still has no nickName; the stored user does.
@@ -245,9 +250,8 @@ async fn if_match_is_compared_with_the_stored_version_not_the_copy() {
 async fn a_change_the_copy_already_shows_is_still_written() {
     let f = Fixture::new();
     let id = f
-        .create_user(json!({"schemas": [USER], "userName": "bjensen", "displayName": "Babs"}))
+        .copied_user(json!({"schemas": [USER], "userName": "bjensen", "displayName": "Babs"}))
         .await;
-    f.keep_copy(&id).await;
     let renamed = f
         .patch(&id, replace("displayName", json!("Barbara")), None)
         .await;
@@ -272,9 +276,8 @@ async fn a_change_the_copy_already_shows_is_still_written() {
 async fn a_patch_that_fails_on_the_copy_is_applied_to_the_stored_user() {
     let f = Fixture::new();
     let id = f
-        .create_user(json!({"schemas": [USER], "userName": "bjensen"}))
+        .copied_user(json!({"schemas": [USER], "userName": "bjensen"}))
         .await;
-    f.keep_copy(&id).await;
     let added = f
         .patch(
             &id,
@@ -301,9 +304,8 @@ async fn a_patch_that_fails_on_the_copy_is_applied_to_the_stored_user() {
 async fn a_copy_of_a_deleted_user_is_not_found() {
     let f = Fixture::new();
     let id = f
-        .create_user(json!({"schemas": [USER], "userName": "bjensen"}))
+        .copied_user(json!({"schemas": [USER], "userName": "bjensen"}))
         .await;
-    f.keep_copy(&id).await;
     let deleted = f
         .send(Method::Delete, &format!("/Users/{id}"), None, None)
         .await;
@@ -327,9 +329,8 @@ async fn a_copy_of_a_deleted_user_is_not_found() {
 async fn groups_in_the_answer_are_current_not_the_copys() {
     let f = Fixture::new();
     let id = f
-        .create_user(json!({"schemas": [USER], "userName": "bjensen"}))
+        .copied_user(json!({"schemas": [USER], "userName": "bjensen"}))
         .await;
-    f.keep_copy(&id).await;
     let group = f
         .send(
             Method::Post,
@@ -357,9 +358,8 @@ async fn groups_in_the_answer_are_current_not_the_copys() {
 async fn a_put_on_a_stale_copy_keeps_what_the_server_owns() {
     let f = Fixture::new();
     let id = f
-        .create_user(json!({"schemas": [USER], "userName": "bjensen", "nickName": "Babs"}))
+        .copied_user(json!({"schemas": [USER], "userName": "bjensen", "nickName": "Babs"}))
         .await;
-    f.keep_copy(&id).await;
     let moved = f.patch(&id, replace("title", json!("Boss")), None).await;
     assert_eq!(moved.status, 200);
     let (before, _) = f.stored(&id).await;
@@ -384,9 +384,8 @@ async fn a_put_on_a_stale_copy_keeps_what_the_server_owns() {
 async fn a_failed_write_on_a_copy_is_answered_once_not_retried() {
     let f = Fixture::new();
     let id = f
-        .create_user(json!({"schemas": [USER], "userName": "bjensen"}))
+        .copied_user(json!({"schemas": [USER], "userName": "bjensen"}))
         .await;
-    f.keep_copy(&id).await;
     f.store.writes_fail.store(true, Ordering::SeqCst);
     let before = f.reads();
     let res = f
